@@ -1,0 +1,17 @@
+"""NNCLR for the OpenMMLab 2.0 self-supervised ecosystem.
+
+Importing this package registers NNCLR's components into mmpretrain's
+registries and applies the fixes in :mod:`nnclr_mm.compat`.
+"""
+from .compat import apply_all
+
+apply_all()
+
+from .engine import NNMemoryBankHook  # noqa: E402
+from .models import NNCLR, NNCLRHead, NNCLRLoss, NNCLRNeck, NNMemoryBank  # noqa: E402
+
+__version__ = '0.1.0'
+__all__ = [
+    'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank',
+    'NNMemoryBankHook', '__version__'
+]

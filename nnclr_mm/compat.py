@@ -1,0 +1,234 @@
+"""Fixes for the OpenMMLab 2.0 releases on today's Python stack.
+
+mmengine 0.10, mmcv 2.2 and mmpretrain 1.2 are no longer maintained and
+break on setuptools >= 81, numpy 2 and torch >= 2.6 in known ways. Each fix
+below replaces one function with a correct one; none disables a check.
+:func:`apply_all` is called once when ``nnclr_mm`` is imported.
+"""
+import importlib.metadata
+import importlib.util
+import os.path as osp
+import sys
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+_PACKAGE_UTILS_USERS = ('mmengine.utils.package_utils', 'mmengine.utils',
+                        'mmengine.config.config', 'mmengine.hub.hub')
+
+
+def _replace(modules: Iterable[str], name: str, fn: Callable) -> None:
+    """Rebind ``name`` to ``fn`` in every loaded module that imported it."""
+    for module_name in modules:
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, name):
+            setattr(module, name, fn)
+
+
+# ---------------------------------------------------------------------------
+# 1. mmengine's package helpers import ``pkg_resources``, which setuptools 81
+#    removed, so ``_base_ = 'mmpretrain::...'`` configs fail to load.
+# ---------------------------------------------------------------------------
+def is_installed(package: str) -> bool:
+    """Whether ``package`` is installed (``importlib.metadata`` version of
+    :func:`mmengine.utils.is_installed`).
+
+    Args:
+        package (str): Distribution or module name.
+    """
+    try:
+        importlib.metadata.distribution(package)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec(package)
+        return spec is not None and spec.origin is not None
+
+
+def package2module(package: str) -> str:
+    """Module name of an installed distribution, from its ``top_level.txt``.
+
+    Args:
+        package (str): Distribution name, e.g. ``'mmcv-lite'``.
+    """
+    top_level = importlib.metadata.distribution(package).read_text(
+        'top_level.txt')
+    if not top_level:
+        raise ValueError(f'can not infer the module name of {package}')
+    return top_level.split('\n')[0]
+
+
+def get_installed_path(package: str) -> str:
+    """Directory of an installed package (``importlib.metadata`` version of
+    :func:`mmengine.utils.get_installed_path`).
+
+    Args:
+        package (str): Distribution or module name.
+    """
+    try:
+        dist = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError as error:
+        # Not installed, but possibly importable through PYTHONPATH.
+        spec = importlib.util.find_spec(package)
+        if spec is None:
+            raise
+        if spec.origin is None:
+            raise RuntimeError(
+                f'{package} is a namespace package, which is invalid '
+                'for `get_install_path`') from error
+        return osp.dirname(spec.origin)
+    location = str(dist.locate_file(''))
+    possible_path = osp.join(location, package)
+    if osp.exists(possible_path):
+        return possible_path
+    return osp.join(location, package2module(package))
+
+
+def fix_package_utils() -> None:
+    """Use :mod:`importlib.metadata` instead of ``pkg_resources``."""
+    import mmengine.config.config  # noqa: F401
+    import mmengine.hub.hub  # noqa: F401
+    import mmengine.utils.package_utils  # noqa: F401
+    for fn in (is_installed, get_installed_path, package2module):
+        _replace(_PACKAGE_UTILS_USERS, fn.__name__, fn)
+
+
+# ---------------------------------------------------------------------------
+# 2. ``mmcv.adjust_hue`` computes ``np.uint8(hue_factor * 255)``, which raises
+#    OverflowError under numpy 2 for a negative factor, so SimCLR-style
+#    ``ColorJitter(hue=...)`` crashes the data pipeline.
+# ---------------------------------------------------------------------------
+def hue_shift(hue_factor: float) -> np.uint8:
+    """The uint8 hue shift for ``hue_factor``, wrapped modulo 256.
+
+    This is the value numpy 1 produced for ``np.uint8(hue_factor * 255)``
+    (truncation toward zero, then two's-complement wrap-around).
+
+    Args:
+        hue_factor (float): Shift in [-0.5, 0.5].
+    """
+    return np.uint8(int(hue_factor * 255) % 256)
+
+
+def adjust_hue(img: np.ndarray,
+               hue_factor: float,
+               backend: Optional[str] = None) -> np.ndarray:
+    """:func:`mmcv.adjust_hue` with a hue shift that is valid under numpy 2.
+
+    Args:
+        img (ndarray): Image to be adjusted, HxW or HxWx3 in BGR order.
+        hue_factor (float): How much to shift the hue channel, in
+            [-0.5, 0.5].
+        backend (str, optional): ``'cv2'`` or ``'pillow'``. Defaults to None,
+            which uses mmcv's global ``imread_backend``.
+
+    Returns:
+        ndarray: Hue adjusted image.
+    """
+    import cv2
+    from mmcv.image import photometric
+    from PIL import Image
+
+    if backend is None:
+        backend = photometric.imread_backend
+    if backend not in ['cv2', 'pillow']:
+        raise ValueError(f'backend: {backend} is not supported.'
+                         f"Supported backends are 'cv2', 'pillow'")
+    if not (-0.5 <= hue_factor <= 0.5):
+        raise ValueError(f'hue_factor:{hue_factor} is not in [-0.5, 0.5].')
+    if not (isinstance(img, np.ndarray) and (img.ndim in {2, 3})):
+        raise TypeError('img should be ndarray with dim=[2 or 3].')
+
+    shift = hue_shift(hue_factor)
+    if backend == 'pillow':
+        if img.dtype != np.uint8:
+            raise TypeError('Pillow backend only support uint8 type, got '
+                            f'{img.dtype}')
+        pil_image = Image.fromarray(img[..., ::-1], mode='RGB')
+        h, s, v = pil_image.convert('HSV').split()
+        np_h = np.array(h, dtype=np.uint8)
+        # uint8 addition wraps around the hue circle.
+        np_h += shift
+        h = Image.fromarray(np_h, 'L')
+        pil_image = Image.merge('HSV', (h, s, v)).convert('RGB')
+        return np.array(pil_image, dtype=img.dtype)[..., ::-1]
+    dtype = img.dtype
+    hsv_img = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
+    h, s, v = cv2.split(hsv_img)
+    h = h.astype(np.uint8) + shift
+    hsv_img = cv2.merge([h, s, v])
+    return cv2.cvtColor(hsv_img, cv2.COLOR_HSV2BGR_FULL).astype(dtype)
+
+
+def fix_adjust_hue() -> None:
+    """Replace ``mmcv.adjust_hue`` everywhere it is looked up."""
+    import mmcv
+    import mmcv.image
+    import mmcv.image.photometric  # noqa: F401
+    del mmcv  # imported only so that the modules below are loaded
+    _replace(('mmcv', 'mmcv.image', 'mmcv.image.photometric'), 'adjust_hue',
+             adjust_hue)
+
+
+# ---------------------------------------------------------------------------
+# 3. torch >= 2.6 loads with ``weights_only=True``, and mmengine's resume then
+#    fails on the ``HistoryBuffer`` and numpy objects of the message hub. We
+#    allow-list exactly those types, so loading still never runs code.
+# ---------------------------------------------------------------------------
+def history_buffer_getattr(obj: type, name: str) -> Callable:
+    """``getattr`` restricted to HistoryBuffer's statistics methods.
+
+    ``HistoryBuffer.__getstate__`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Registered under the name
+    ``builtins.getattr`` for ``weights_only`` loading, this resolves exactly
+    those references and refuses any other attribute of any other object.
+
+    Args:
+        obj (type): Must be :class:`mmengine.logging.HistoryBuffer`.
+        name (str): A statistics method registered on it.
+    """
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+    if obj is not HistoryBuffer or name not in obj._statistics_methods:
+        raise pickle.UnpicklingError(
+            f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint:'
+            ' only HistoryBuffer statistics methods are allowed')
+    return getattr(obj, name)
+
+
+def checkpoint_safe_globals() -> list:
+    """The globals an mmengine checkpoint needs beyond torch's defaults.
+
+    Each entry is an object or an ``(object, 'dotted.name')`` pair, the form
+    :func:`torch.serialization.add_safe_globals` takes. numpy types are
+    listed under their numpy 1 and numpy 2 module paths, so checkpoints
+    written under either load.
+    """
+    from mmengine.logging import HistoryBuffer
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy 1
+        from numpy.core import multiarray
+    safe = [HistoryBuffer, np.ndarray, np.dtype,
+            (history_buffer_getattr, 'builtins.getattr')]
+    for core in ('numpy.core', 'numpy._core'):
+        safe += [(multiarray._reconstruct, f'{core}.multiarray._reconstruct'),
+                 (multiarray.scalar, f'{core}.multiarray.scalar')]
+    # numpy >= 1.25 pickles dtypes through their classes in numpy.dtypes.
+    safe += [getattr(np.dtypes, name) for name in dir(np.dtypes)
+             if name.endswith('DType') and name not in ('ObjectDType',
+                                                        'VoidDType')]
+    return safe
+
+
+def allow_checkpoint_types() -> None:
+    """Allow-list :func:`checkpoint_safe_globals` for ``weights_only``."""
+    import torch.serialization
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+def apply_all() -> None:
+    """Apply every fix in this module. Safe to call more than once."""
+    fix_package_utils()
+    fix_adjust_hue()
+    allow_checkpoint_types()

@@ -1,0 +1,3 @@
+from .hooks import NNMemoryBankHook
+
+__all__ = ['NNMemoryBankHook']

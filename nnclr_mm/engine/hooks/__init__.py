@@ -1,0 +1,3 @@
+from .nn_memory_bank_hook import NNMemoryBankHook
+
+__all__ = ['NNMemoryBankHook']

@@ -1,0 +1,69 @@
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmpretrain.registry import HOOKS
+
+
+@HOOKS.register_module()
+class NNMemoryBankHook(Hook):
+    """Switch NNCLR's positives to nearest neighbours after a warm-up.
+
+    Until the support set holds ``warmup`` embeddings, the positive of each
+    sample is its own z (NNCLR then trains like SimCLR with a predictor);
+    from then on it is the nearest neighbour in the bank. The decision is
+    taken from the bank's fill count, which the checkpoint holds, so a
+    resumed run switches at the same iteration. Logs ``bank_fill`` (the
+    filled fraction of the bank) and ``nn_positives`` (0 or 1) every
+    iteration; ``nn_acc`` comes from the model's own outputs.
+
+    From `NNCLR <https://arxiv.org/abs/2104.14548>`_ (the support set of
+    Sec. 3.2); the paper itself uses no warm-up, which is ``warmup=0``.
+
+    Args:
+        warmup (int): Number of stored embeddings before neighbours are
+            used as positives. Defaults to 0.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, warmup: int = 0) -> None:
+        if isinstance(warmup, bool) or not isinstance(warmup,
+                                                      int) or warmup < 0:
+            raise ValueError(
+                f'NNMemoryBankHook: warmup must be an int >= 0, got '
+                f'{warmup!r}')
+        self.warmup = warmup
+
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def before_train(self, runner) -> None:
+        model = self._model(runner)
+        if not hasattr(model, 'memory_bank'):
+            raise TypeError('NNMemoryBankHook needs a model with a '
+                            f'memory_bank, got {type(model).__name__}')
+        size = model.memory_bank.size
+        if self.warmup > size:
+            raise ValueError(
+                f'NNMemoryBankHook: warmup ({self.warmup}) exceeds the '
+                f'memory bank size ({size}); neighbours would never be used')
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: Optional[dict] = None) -> None:
+        model = self._model(runner)
+        model.nn_positives = int(model.memory_bank.num_filled) >= self.warmup
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        model = self._model(runner)
+        hub = runner.message_hub
+        hub.update_scalar('train/bank_fill', model.memory_bank.fill_ratio)
+        hub.update_scalar('train/nn_positives', float(model.nn_positives))

@@ -1,0 +1,3 @@
+from .nnclr import NNCLR
+
+__all__ = ['NNCLR']

@@ -1,0 +1,3 @@
+from .nnclr_head import NNCLRHead, paper_predictor
+
+__all__ = ['NNCLRHead', 'paper_predictor']

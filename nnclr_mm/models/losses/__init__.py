@@ -1,0 +1,3 @@
+from .nnclr_loss import NNCLRLoss
+
+__all__ = ['NNCLRLoss']

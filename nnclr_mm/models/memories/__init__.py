@@ -1,0 +1,3 @@
+from .nn_memory_bank import NNMemoryBank, chunked_topk_cosine
+
+__all__ = ['NNMemoryBank', 'chunked_topk_cosine']

@@ -1,0 +1,197 @@
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+
+from ..utils import concat_all_gather
+
+
+def _check_int(owner: str, name: str, value, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(
+            f'{owner}: {name} must be an int >= {low}, got {value!r}')
+
+
+def chunked_topk_cosine(queries: torch.Tensor, keys: torch.Tensor, k: int,
+                        chunk_elems: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Top-k dot products of ``queries`` against ``keys``, chunk by chunk.
+
+    Only a ``(N, chunk)`` block of similarities exists at a time, so the
+    extra memory is bounded by ``chunk_elems`` whatever the number of keys.
+
+    Args:
+        queries (Tensor): ``(N, C)``, L2-normalised.
+        keys (Tensor): ``(M, C)``, L2-normalised, ``M >= k``.
+        k (int): How many neighbours to keep per query.
+        chunk_elems (int): Elements of one similarity block; the block has
+            ``max(1, chunk_elems // N)`` keys.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(N, k)`` similarities, in descending order,
+        and the ``(N, k)`` indices into ``keys``.
+    """
+    chunk = max(1, chunk_elems // queries.size(0))
+    best_sim = best_idx = None
+    for start in range(0, keys.size(0), chunk):
+        sim = queries @ keys[start:start + chunk].T
+        sim, idx = sim.topk(min(k, sim.size(1)), dim=1)
+        idx += start
+        if best_sim is not None:
+            sim = torch.cat([best_sim, sim], 1)
+            sim, pos = sim.topk(min(k, sim.size(1)), dim=1)
+            idx = torch.cat([best_idx, idx], 1).gather(1, pos)
+        best_sim, best_idx = sim, idx
+    return best_sim, best_idx
+
+
+@MODELS.register_module()
+class NNMemoryBank(BaseModule):
+    """FIFO support set of past embeddings for nearest-neighbour positives.
+
+    From `NNCLR <https://arxiv.org/abs/2104.14548>`_ (Sec. 3.2, the support
+    set Q); the interface follows lightly's ``NNMemoryBankModule``.
+
+    Rows are stored L2-normalised, so the nearest neighbour is the one of
+    highest cosine similarity. The bank, the write pointer, the fill count
+    and the labels of stored entries (for monitoring only) are persistent
+    buffers, so a checkpoint holds the whole support set. Under DDP every
+    rank enqueues the all-gathered batch in rank order and so holds an
+    identical bank.
+
+    Args:
+        size (int): Number of stored embeddings (98,304 in the paper).
+        feat_dim (int): Embedding dimension; must equal the neck's output.
+        topk (int): Sample the positive uniformly among the ``topk`` nearest
+            neighbours (the paper's Table 7 ablation). Defaults to 1.
+        chunk_elems (int): Elements of one similarity block of the search,
+            which bounds its extra memory. Defaults to ``2 ** 22`` (16 MB in
+            fp32).
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 size: int,
+                 feat_dim: int,
+                 topk: int = 1,
+                 chunk_elems: int = 2**22,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg)
+        _check_int('NNMemoryBank', 'size', size, 1)
+        _check_int('NNMemoryBank', 'feat_dim', feat_dim, 1)
+        _check_int('NNMemoryBank', 'topk', topk, 1)
+        _check_int('NNMemoryBank', 'chunk_elems', chunk_elems, 1)
+        if topk > size:
+            raise ValueError(f'NNMemoryBank: topk must be <= size ({size}), '
+                             f'got {topk}')
+        self.size = size
+        self.feat_dim = feat_dim
+        self.topk = topk
+        self.chunk_elems = chunk_elems
+        self.register_buffer('bank', torch.zeros(size, feat_dim))
+        self.register_buffer('labels', torch.full((size, ), -1))
+        self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
+        self.register_buffer('num_filled', torch.zeros((), dtype=torch.long))
+
+    @property
+    def fill_ratio(self) -> float:
+        """Fraction of the bank that holds embeddings."""
+        return int(self.num_filled) / self.size
+
+    def _check_feat(self, z: torch.Tensor) -> None:
+        if z.dim() != 2 or z.size(1) != self.feat_dim:
+            raise ValueError(
+                f'NNMemoryBank: expected embeddings of shape (N, '
+                f'{self.feat_dim}) (feat_dim), got {tuple(z.shape)}')
+
+    @torch.no_grad()
+    def nearest(self, z: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Nearest stored neighbour of each row of ``z``.
+
+        Args:
+            z (Tensor): ``(N, feat_dim)`` queries.
+
+        Returns:
+            tuple[Tensor, Tensor]: The ``(N, feat_dim)`` L2-normalised
+            neighbours, in ``z``'s dtype and without gradient, and their
+            ``(N, )`` indices in the bank. While the bank is empty each
+            query is its own neighbour and its index is -1.
+        """
+        self._check_feat(z)
+        queries = F.normalize(z.detach().to(self.bank.dtype), dim=1)
+        num_filled = int(self.num_filled)
+        if num_filled == 0:
+            no_index = torch.full((len(z), ), -1, device=z.device)
+            return queries.to(z.dtype), no_index
+        k = min(self.topk, num_filled)
+        _, idx = chunked_topk_cosine(queries, self.bank[:num_filled], k,
+                                     self.chunk_elems)
+        if k > 1:
+            pick = torch.randint(k, (len(z), 1), device=idx.device)
+            idx = idx.gather(1, pick)
+        idx = idx[:, 0]
+        return self.bank[idx].to(z.dtype), idx
+
+    @torch.no_grad()
+    def enqueue(self,
+                z: torch.Tensor,
+                labels: Optional[torch.Tensor] = None) -> None:
+        """Store ``z`` (gathered from all ranks) first-in first-out.
+
+        Args:
+            z (Tensor): ``(N, feat_dim)`` embeddings.
+            labels (Tensor, optional): ``(N, )`` class labels, kept only to
+                measure neighbour accuracy. Defaults to None (stored as -1).
+        """
+        self._check_feat(z)
+        if labels is None:
+            labels = torch.full((len(z), ), -1, device=z.device)
+        z = F.normalize(z.detach().to(self.bank.dtype), dim=1)
+        z = concat_all_gather(z)
+        labels = concat_all_gather(labels.to(self.labels))
+        n = z.size(0)
+        if n > self.size:
+            raise ValueError(
+                f'NNMemoryBank: size ({self.size}) is smaller than the '
+                f'global batch ({n}); the batch would overwrite itself')
+        rows = (self.ptr + torch.arange(n, device=z.device)) % self.size
+        self.bank[rows] = z
+        self.labels[rows] = labels
+        self.ptr.copy_((self.ptr + n) % self.size)
+        self.num_filled.copy_((self.num_filled + n).clamp(max=self.size))
+
+    def forward(self,
+                z: torch.Tensor,
+                update: bool = False,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Return the nearest neighbours of ``z``, then enqueue it.
+
+        The search sees the bank as it was before this call.
+
+        Args:
+            z (Tensor): ``(N, feat_dim)`` queries.
+            update (bool): Whether to enqueue ``z`` after the search.
+                Defaults to False.
+            labels (Tensor, optional): Labels stored with ``z`` when
+                ``update``. Defaults to None.
+
+        Returns:
+            Tensor: ``(N, feat_dim)`` neighbours, see :meth:`nearest`.
+        """
+        neighbours, _ = self.nearest(z)
+        if update:
+            self.enqueue(z, labels)
+        return neighbours
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A bank of another size or dim must not load as a silent mismatch.
+        saved = state_dict.get(prefix + 'bank')
+        if saved is not None and saved.shape != self.bank.shape:
+            raise ValueError(
+                f'NNMemoryBank: the checkpoint\'s {prefix}bank has shape '
+                f'{tuple(saved.shape)} (size, feat_dim) but the model\'s is '
+                f'{tuple(self.bank.shape)}; set memory_bank size/feat_dim '
+                'to match the checkpoint, or drop the bank keys from it to '
+                'start with an empty support set')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

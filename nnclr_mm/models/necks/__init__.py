@@ -1,0 +1,3 @@
+from .nnclr_neck import NNCLRNeck
+
+__all__ = ['NNCLRNeck']

@@ -1,0 +1,66 @@
+import pytest
+import torch
+from mmengine.runner import Runner
+from mmpretrain.structures import DataSample
+from torch.utils.data import Dataset
+
+
+class TwoViews(Dataset):
+    """Random two-view 32 px samples with labels, as a pipeline yields."""
+
+    metainfo = dict(classes=('a', 'b', 'c', 'd'))
+
+    def __len__(self):
+        return 32
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        return dict(
+            inputs=[torch.rand(3, 32, 32, generator=g) for _ in range(2)],
+            data_samples=DataSample().set_gt_label(i % 4))
+
+
+def make_runner(cfg, tmp_path, warmup, iters=4):
+    import nnclr_mm  # noqa: F401
+    return Runner(
+        model=cfg(bank_size=64),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=TwoViews(),
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            batch_size=8,
+            collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=iters),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        custom_hooks=[dict(type='NNMemoryBankHook', warmup=warmup)],
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
+        default_scope='mmpretrain',
+        randomness=dict(seed=0))
+
+
+def history(runner, key):
+    return runner.message_hub.get_scalar(key).data[0].tolist()
+
+
+def test_hook_switches_to_neighbours_after_warmup(tiny_cfg, tmp_path):
+    runner = make_runner(tiny_cfg, tmp_path, warmup=16)
+    runner.train()
+    # Batch 8: the bank holds 0, 8, 16, 24 entries before iterations 0-3.
+    assert history(runner, 'train/nn_positives') == [0, 0, 1, 1]
+    assert history(runner, 'train/bank_fill') == [
+        8 / 64, 16 / 64, 24 / 64, 32 / 64
+    ]
+    # nn_acc is logged only while positives are neighbours.
+    assert len(history(runner, 'train/nn_acc')) == 2
+
+
+def test_warmup_larger_than_bank_is_a_clear_error(tiny_cfg, tmp_path):
+    runner = make_runner(tiny_cfg, tmp_path, warmup=65)
+    with pytest.raises(ValueError, match=r'warmup \(65\).*size \(64\)'):
+        runner.train()
+
+
+def test_negative_warmup_is_a_clear_error():
+    from nnclr_mm import NNMemoryBankHook
+    with pytest.raises(ValueError, match='warmup must be'):
+        NNMemoryBankHook(warmup=-1)
