@@ -7,11 +7,13 @@ from .compat import apply_all
 
 apply_all()
 
+from .datasets import OfflineFashionMNIST  # noqa: E402
 from .engine import NNMemoryBankHook  # noqa: E402
+from .evaluation import KNNValLoop  # noqa: E402
 from .models import NNCLR, NNCLRHead, NNCLRLoss, NNCLRNeck, NNMemoryBank  # noqa: E402
 
 __version__ = '0.1.0'
 __all__ = [
-    'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank',
-    'NNMemoryBankHook', '__version__'
+    'KNNValLoop', 'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck',
+    'NNMemoryBank', 'NNMemoryBankHook', 'OfflineFashionMNIST', '__version__'
 ]

@@ -174,6 +174,9 @@ def fix_adjust_hue() -> None:
 #    fails on the ``HistoryBuffer`` and numpy objects of the message hub. We
 #    allow-list exactly those types, so loading still never runs code.
 # ---------------------------------------------------------------------------
+_HISTORY_BUFFER_DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
 def history_buffer_getattr(obj: type, name: str) -> Callable:
     """``getattr`` restricted to HistoryBuffer's statistics methods.
 
@@ -189,7 +192,12 @@ def history_buffer_getattr(obj: type, name: str) -> Callable:
     import pickle
 
     from mmengine.logging import HistoryBuffer
-    if obj is not HistoryBuffer or name not in obj._statistics_methods:
+
+    # The defaults are registered lazily by HistoryBuffer.__init__, so a
+    # fresh process may not have them in _statistics_methods yet.
+    allowed = {*_HISTORY_BUFFER_DEFAULT_STATISTICS,
+               *HistoryBuffer._statistics_methods}
+    if obj is not HistoryBuffer or name not in allowed:
         raise pickle.UnpicklingError(
             f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint:'
             ' only HistoryBuffer statistics methods are allowed')

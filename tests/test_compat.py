@@ -152,6 +152,16 @@ def test_weights_only_load_restores_message_hub():
     np.testing.assert_array_equal(loaded['meta']['hist'], [0.0, 1.0, 2.0])
 
 
+def test_weights_only_load_in_a_fresh_process(monkeypatch):
+    # mmengine registers the default statistics only when a HistoryBuffer
+    # is first built, which a process that just loads has not done.
+    from mmengine.logging import HistoryBuffer
+    data = message_hub_checkpoint()
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', {})
+    loaded = torch.load(io.BytesIO(data), weights_only=True)
+    assert loaded['message_hub']['log_scalars']['train/loss'].max() == 0.5
+
+
 class RunsCode:
     """Unpickling this calls os.system, as a malicious checkpoint would."""
 

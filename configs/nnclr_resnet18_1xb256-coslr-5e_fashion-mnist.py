@@ -1,0 +1,119 @@
+# Quickstart: NNCLR on real Fashion-MNIST, offline, a few minutes on a CPU.
+# ResNet-18 at 32 px with lightly's CIFAR-scale widths; the data come from
+# Debian's dataset-fashion-mnist package (see OfflineFashionMNIST).
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
+
+data_root = '/usr/share/datasets/fashion-mnist'
+num_train = 10240  # a subset keeps the CPU run short; None for all 60,000
+batch_size = 256
+
+# SimCLR augmentations (Chen et al. 2020, App. A) at 32 px.
+view_pipeline = [
+    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.0),
+         backend='pillow'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomApply',
+         transforms=[
+             dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+                  saturation=0.2, hue=0.1, backend='pillow')
+         ],
+         prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+         channel_weights=(0.114, 0.587, 0.2989)),
+]
+train_pipeline = [
+    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='Resize', scale=32, backend='pillow'),
+    dict(type='PackInputs'),
+]
+
+data_preprocessor = dict(
+    type='SelfSupDataPreprocessor',
+    mean=[72.94, 72.94, 72.94],  # Fashion-MNIST training-set statistics
+    std=[90.02, 90.02, 90.02],
+    to_rgb=True)
+
+train_dataloader = dict(
+    batch_size=batch_size,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,  # equal batches on every rank for the gathers
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
+                 split='train', indices=num_train, pipeline=train_pipeline))
+
+# kNN on backbone features: training images vote for held-out ones.
+knn_loader = dict(
+    batch_size=512,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'))
+val_dataloader = dict(
+    **knn_loader,
+    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
+                 split='test', indices=2000, pipeline=test_pipeline))
+val_cfg = dict(
+    type='KNNValLoop',
+    bank_dataloader=dict(
+        **knn_loader,
+        dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
+                     split='train', indices=num_train,
+                     pipeline=test_pipeline)),
+    k=200,
+    temperature=0.07)
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+
+model = dict(
+    type='NNCLR',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(type='ResNet', depth=18, out_indices=(3, ),
+                  norm_cfg=dict(type='BN')),
+    neck=dict(type='NNCLRNeck', in_channels=512, hid_channels=512,
+              out_channels=128),
+    head=dict(
+        type='NNCLRHead',
+        predictor=dict(type='NonLinearNeck', in_channels=128,
+                       hid_channels=512, out_channels=128, num_layers=2,
+                       with_last_bn=False, with_last_bias=True,
+                       with_avg_pool=False, norm_cfg=dict(type='BN1d')),
+        loss=dict(type='NNCLRLoss', temperature=0.1, mode='paper')),
+    memory_bank=dict(type='NNMemoryBank', size=4096, feat_dim=128))
+
+max_epochs = 5
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.06 * batch_size / 256, momentum=0.9,
+                   weight_decay=5e-4))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
+         begin=0, end=max_epochs, convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
+                 val_interval=1)
+auto_scale_lr = dict(base_batch_size=256)
+
+custom_hooks = [dict(type='NNMemoryBankHook', warmup=batch_size)]
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+visualizer = dict(type='UniversalVisualizer',
+                  vis_backends=[dict(type='LocalVisBackend')])
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

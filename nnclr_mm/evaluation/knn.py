@@ -1,0 +1,58 @@
+import torch
+import torch.nn.functional as F
+
+from ..models.memories import chunked_topk_cosine
+
+
+def weighted_knn_scores(queries: torch.Tensor,
+                        bank: torch.Tensor,
+                        bank_labels: torch.Tensor,
+                        num_classes: int,
+                        k: int = 200,
+                        temperature: float = 0.07,
+                        chunk_elems: int = 2**22) -> torch.Tensor:
+    """Class scores of a temperature-weighted kNN classifier.
+
+    From `Unsupervised Feature Learning via Non-Parametric Instance
+    Discrimination <https://arxiv.org/abs/1805.01978>`_ (Wu et al., 2018,
+    Sec. 3.4), the kNN protocol of SSL papers: each of the k most
+    cosine-similar bank samples votes for its class with weight
+    ``exp(similarity / temperature)``.
+
+    Args:
+        queries (Tensor): ``(N, C)`` features to classify.
+        bank (Tensor): ``(M, C)`` labelled features.
+        bank_labels (Tensor): ``(M, )`` integer labels of ``bank``.
+        num_classes (int): Number of classes.
+        k (int): Number of neighbours (capped at M). Defaults to 200.
+        temperature (float): Vote temperature. Defaults to 0.07.
+        chunk_elems (int): Bound on the similarity block, see
+            :func:`chunked_topk_cosine`. Defaults to ``2 ** 22``.
+
+    Returns:
+        Tensor: ``(N, num_classes)`` scores, normalised to sum to 1.
+    """
+    if not temperature > 0:
+        raise ValueError(f'temperature must be > 0, got {temperature!r}')
+    queries = F.normalize(queries.float(), dim=1)
+    bank = F.normalize(bank.float(), dim=1)
+    sim, idx = chunked_topk_cosine(queries, bank, min(k, len(bank)),
+                                   chunk_elems)
+    votes = (sim / temperature).exp()
+    scores = torch.zeros(len(queries), num_classes, device=queries.device)
+    scores.scatter_add_(1, bank_labels.to(idx.device)[idx], votes)
+    return scores / scores.sum(1, keepdim=True)
+
+
+def topk_accuracy(scores: torch.Tensor,
+                  labels: torch.Tensor,
+                  k: int = 1) -> float:
+    """Percentage of rows whose label is among the ``k`` best scores.
+
+    Args:
+        scores (Tensor): ``(N, num_classes)``.
+        labels (Tensor): ``(N, )`` true labels.
+        k (int): Defaults to 1.
+    """
+    top = scores.topk(min(k, scores.size(1)), dim=1).indices
+    return 100.0 * (top == labels.view(-1, 1)).any(1).float().mean().item()

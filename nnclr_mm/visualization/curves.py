@@ -1,0 +1,76 @@
+import glob
+import json
+import os.path as osp
+from typing import Dict, List, Tuple
+
+#: Panels of the training-curve figure: (key, title, x axis).
+PANELS = (('loss', 'loss', 'iteration'), ('nn_acc', 'nn_acc', 'iteration'),
+          ('bank_fill', 'bank fill', 'iteration'),
+          ('knn_top1', 'kNN top-1 (%)', 'epoch'))
+
+
+def find_scalars(work_dir: str) -> str:
+    """The newest ``vis_data/scalars.json`` that mmengine wrote in a run.
+
+    Args:
+        work_dir (str): A runner's work dir.
+    """
+    found = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not found:
+        raise FileNotFoundError(
+            f'no */vis_data/scalars.json under {work_dir!r}: train with a '
+            "visualizer that has a LocalVisBackend (mmpretrain's default)")
+    return found[-1]
+
+
+def load_scalars(path: str) -> Dict[str, List[Tuple[int, float]]]:
+    """Series ``key -> [(step, value), ...]`` from a scalars.json file.
+
+    Args:
+        path (str): mmengine's one-JSON-object-per-line scalars file.
+    """
+    series: Dict[str, List[Tuple[int, float]]] = {}
+    with open(path) as f:
+        for line in f:
+            record = json.loads(line)
+            step = record.pop('step')
+            for key, value in record.items():
+                if isinstance(value, (int, float)):
+                    series.setdefault(key, []).append((step, value))
+    return series
+
+
+def plot_training_curves(series: Dict[str, List[Tuple[int, float]]],
+                         out: str,
+                         title: str = 'NNCLR training') -> str:
+    """Write a PNG with one panel per curve of :data:`PANELS` present.
+
+    Args:
+        series (dict): As returned by :func:`load_scalars`.
+        out (str): PNG path.
+        title (str): Figure title. Defaults to ``'NNCLR training'``.
+
+    Returns:
+        str: ``out``.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    panels = [p for p in PANELS if series.get(p[0])]
+    if not panels:
+        raise ValueError(f'none of {[p[0] for p in PANELS]} in the scalars')
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
+    for ax, (key, label, xlabel) in zip(axes[0], panels):
+        steps, values = zip(*series[key])
+        ax.plot(steps, values, marker='o' if len(steps) < 30 else None)
+        ax.set_title(label)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
