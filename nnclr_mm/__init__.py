@@ -3,7 +3,14 @@
 Importing this package registers NNCLR's components into mmpretrain's
 registries and applies the fixes in :mod:`nnclr_mm.compat`.
 """
-from .compat import apply_all
+import warnings
+
+# mmcv-lite, our mmcv by design, warns on import that it has no compiled
+# ops; the plugin uses none of them.
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+
+from .compat import apply_all  # noqa: E402
 
 apply_all()
 

@@ -44,4 +44,6 @@ def test_plugin_keeps_every_mmpretrain_name_and_adds_its_own():
     assert added == {('MODELS', 'NNCLR'), ('MODELS', 'NNCLRNeck'),
                      ('MODELS', 'NNCLRHead'), ('MODELS', 'NNCLRLoss'),
                      ('MODELS', 'NNMemoryBank'),
-                     ('HOOKS', 'NNMemoryBankHook')}
+                     ('HOOKS', 'NNMemoryBankHook'),
+                     ('DATASETS', 'OfflineFashionMNIST'),
+                     ('LOOPS', 'KNNValLoop')}

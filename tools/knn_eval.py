@@ -12,11 +12,11 @@ import json
 import os.path as osp
 import tempfile
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
-import nnclr_mm  # noqa: F401  (registers NNCLR, applies stack fixes)
+from nnclr_mm.cli import add_runner_args, build_runner, load_config
 
 
 def parse_args():
@@ -31,42 +31,37 @@ def parse_args():
         action='store_true',
         help='also run the same kNN on raw pixels')
     parser.add_argument('--out', help='write the metrics to this JSON file')
-    parser.add_argument('--work-dir', help='where logs go (default: temp)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='override config')
+    add_runner_args(parser)
     return parser.parse_args()
 
 
-def knn_runner(cfg: Config, features: str, work_dir: str) -> Runner:
+def knn_runner(cfg: Config, features: str) -> Runner:
     cfg = cfg.copy()
     if cfg.get('val_cfg', {}).get('type') != 'KNNValLoop':
         raise ValueError(f'{cfg.filename}: val_cfg must be a KNNValLoop, '
                          f'got {cfg.get("val_cfg")}')
     cfg.val_cfg.features = features
-    cfg.work_dir = work_dir
     cfg.load_from = None
     cfg.resume = False
-    return Runner.from_cfg(cfg)
+    return build_runner(cfg)
 
 
 def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    args.work_dir = args.work_dir or tempfile.mkdtemp(prefix='knn_eval_')
+    cfg = load_config(args)
     for key in ('k', 'temperature'):
         if getattr(args, key) is not None:
             cfg.val_cfg[key] = getattr(args, key)
-    work_dir = args.work_dir or tempfile.mkdtemp(prefix='knn_eval_')
 
-    runner = knn_runner(cfg, 'backbone', work_dir)
+    runner = knn_runner(cfg, 'backbone')
     state = _load_checkpoint_with_prefix('backbone.', args.checkpoint, 'cpu')
     runner.model.backbone.load_state_dict(state, strict=True)
     results = dict(backbone=runner.val())
     if args.pixel_baseline:
-        results['pixels'] = knn_runner(cfg, 'pixels', work_dir).val()
+        results['pixels'] = knn_runner(cfg, 'pixels').val()
 
     loop = cfg.val_cfg
     print(f'\nkNN (k={loop.get("k", 200)}, '

@@ -50,10 +50,10 @@ class KNNValLoop(ValLoop):
                  temperature: float = 0.07,
                  features: str = 'backbone',
                  fp16: bool = False) -> None:
-        super().__init__(runner, dataloader, evaluator, fp16)
         if features not in self.FEATURES:
             raise ValueError(f'KNNValLoop: features must be one of '
                              f'{self.FEATURES}, got {features!r}')
+        super().__init__(runner, dataloader, evaluator, fp16)
         self.features = features
         if isinstance(bank_dataloader, dict):
             bank_dataloader = runner.build_dataloader(
