@@ -1,8 +1,7 @@
 # Quickstart: NNCLR on real Fashion-MNIST, offline, a few minutes on a CPU.
 # ResNet-18 at 32 px with lightly's CIFAR-scale widths; the data come from
 # Debian's dataset-fashion-mnist package (see OfflineFashionMNIST).
-default_scope = 'mmpretrain'
-custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
+_base_ = './_base_/ssl_runtime.py'
 
 data_root = '/usr/share/datasets/fashion-mnist'
 num_train = 10240  # a subset keeps the CPU run short; None for all 60,000
@@ -99,21 +98,3 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
 auto_scale_lr = dict(base_batch_size=256)
 
 custom_hooks = [dict(type='NNMemoryBankHook', warmup=batch_size)]
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
-)
-visualizer = dict(type='UniversalVisualizer',
-                  vis_backends=[dict(type='LocalVisBackend')])
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0, deterministic=False)

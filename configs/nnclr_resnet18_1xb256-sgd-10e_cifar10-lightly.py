@@ -7,8 +7,7 @@
 # Two differences by design: both views share one BN batch (lightly runs
 # them separately), and an empty bank returns the query itself (lightly
 # starts from random vectors).
-default_scope = 'mmpretrain'
-custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
+_base_ = './_base_/ssl_runtime.py'
 
 # lightly's SimCLRTransform defaults at input_size=32.
 view_pipeline = [
@@ -67,21 +66,4 @@ optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='SGD', lr=0.06))
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10)
 custom_hooks = [dict(type='NNMemoryBankHook', warmup=0)]
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
-)
-visualizer = dict(type='UniversalVisualizer',
-                  vis_backends=[dict(type='LocalVisBackend')])
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0, deterministic=False)
+default_hooks = dict(logger=dict(interval=50))

@@ -1,0 +1,23 @@
+# Runtime shared by the plugin's small-image configs: mmpretrain's defaults
+# plus curves in work_dir/*/vis_data/scalars.json (tools/plot_curves.py).
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+visualizer = dict(type='UniversalVisualizer',
+                  vis_backends=[dict(type='LocalVisBackend')])
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

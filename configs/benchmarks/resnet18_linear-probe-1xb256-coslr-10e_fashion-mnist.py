@@ -1,0 +1,72 @@
+# Linear probe on Fashion-MNIST for any mmpretrain SSL checkpoint of a
+# ResNet-18 (NNCLR, SimCLR, MoCo, BYOL ...): the backbone is loaded from
+# the checkpoint's `backbone.*` weights and frozen (BN statistics too), and
+# a linear classifier is trained on its pooled features. Usage:
+#   python tools/train.py THIS_CONFIG \
+#     --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+_base_ = '../_base_/ssl_runtime.py'
+
+data_root = '/usr/share/datasets/fashion-mnist'
+
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        num_classes=10,
+        mean=[72.94, 72.94, 72.94],
+        std=[90.02, 90.02, 90.02],
+        to_rgb=True),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        frozen_stages=4,
+        norm_eval=True,
+        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=512,
+        loss=dict(type='CrossEntropyLoss'),
+        topk=(1, 5)))
+
+train_pipeline = [
+    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.5, 1.0),
+         backend='pillow'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='Resize', scale=32, backend='pillow'),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
+                 split='train', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=512,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
+                 split='test', pipeline=test_pipeline))
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+max_epochs = 10
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.0))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
+         begin=0, end=max_epochs, convert_to_iter_based=True)
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(logger=dict(interval=50))

@@ -1,0 +1,101 @@
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+import nnclr_mm  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    osp.relpath(p, ROOT)
+    for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
+
+
+def load(name):
+    return Config.fromfile(osp.join(ROOT, name))
+
+
+def test_all_configs_are_found():
+    assert len(CONFIGS) >= 11, CONFIGS
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_loads_and_builds(name):
+    cfg = load(name)
+    model = MODELS.build(cfg.model)
+    assert sum(p.numel() for p in model.parameters()) > 1e6
+
+
+def test_paper_recipe_values():
+    cfg = load('configs/nnclr_r50.py')
+    model = cfg.model
+    assert model.backbone.depth == 50
+    assert model.backbone.norm_cfg.type == 'SyncBN'
+    assert (model.neck.hid_channels, model.neck.out_channels,
+            model.neck.num_layers) == (2048, 256, 3)
+    assert (model.head.predictor.hid_channels,
+            model.head.predictor.out_channels) == (4096, 256)
+    assert model.head.loss.temperature == 0.1
+    assert model.memory_bank.size == 98304
+    assert cfg.train_dataloader.batch_size * 8 == 4096
+    assert cfg.optim_wrapper.optimizer.type == 'LARS'
+    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.3 * 4096 / 256)
+    assert cfg.optim_wrapper.optimizer.weight_decay == 1e-6
+    assert cfg.train_cfg.max_epochs == 1000
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.end) == ('LinearLR', 10)
+    assert (cosine.type, cosine.begin, cosine.end) == ('CosineAnnealingLR',
+                                                       10, 1000)
+    views = cfg.train_dataloader.dataset.pipeline[1].transforms
+    blur = [t[-2].prob for t in views]
+    solarize = [t[-1].prob for t in views]
+    assert blur == [1.0, 0.1] and solarize == [0.0, 0.2]
+
+
+def test_lightly_recipe_values():
+    cfg = load('configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py')
+    model = cfg.model
+    assert (model.neck.in_channels, model.neck.hid_channels,
+            model.neck.out_channels) == (512, 512, 128)
+    predictor = model.head.predictor
+    assert (predictor.in_channels, predictor.hid_channels,
+            predictor.out_channels) == (128, 512, 128)
+    assert (model.memory_bank.size, model.memory_bank.feat_dim) == (4096,
+                                                                    128)
+    assert model.head.loss == dict(
+        type='NNCLRLoss', temperature=0.5, mode='ntxent')
+    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.06)
+    assert cfg.train_dataloader.batch_size == 256
+    assert cfg.train_dataloader.dataset.type == 'CIFAR10'
+
+
+def test_paper_config_trains_two_iterations_on_the_cpu():
+    cfg = load('configs/nnclr_r50.py')
+    model = MODELS.build(cfg.model)
+    model.train()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    # LARS excludes BN and bias parameters from weight decay.
+    groups = optim_wrapper.optimizer.param_groups
+    assert any(g['weight_decay'] == 0 and g['params'][0].dim() == 1
+               for g in groups)
+    g = torch.Generator().manual_seed(0)
+    data = dict(
+        inputs=[
+            torch.randint(0, 256, (4, 3, 64, 64), generator=g,
+                          dtype=torch.uint8) for _ in range(2)
+        ],
+        data_samples=[DataSample() for _ in range(4)])
+    before = model.backbone.conv1.weight.detach().clone()
+    for _ in range(2):
+        log_vars = model.train_step(data, optim_wrapper)
+        assert torch.isfinite(log_vars['loss'])
+    assert not torch.equal(before, model.backbone.conv1.weight)
+    assert model.memory_bank.num_filled.item() == 8
