@@ -174,6 +174,37 @@ def test_linear_probe_loads_an_nnclr_backbone(tmp_path, build_tiny_nnclr,
     assert 35.0 < metrics['accuracy/top1'] <= 100.0
 
 
+def test_nnclr_trains_on_a_folder_of_user_images(tmp_path):
+    """mmpretrain's CustomDataset is the path for users' own images."""
+    from PIL import Image
+    rng = np.random.RandomState(0)
+    for i in range(16):
+        folder = tmp_path / 'images' / f'class_{i % 2}'
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.randint(0, 255, (40, 48, 3), np.uint8)).save(
+            folder / f'{i}.png')
+    cfg = Config.fromfile(osp.join(ROOT, QUICKSTART))
+    cfg.train_dataloader.update(batch_size=8, num_workers=0,
+                                persistent_workers=False)
+    cfg.train_dataloader.dataset = dict(
+        type='CustomDataset',
+        data_root=str(tmp_path / 'images'),
+        pipeline=[dict(type='LoadImageFromFile')] + cfg.train_pipeline)
+    cfg.train_cfg = dict(by_epoch=False, max_iters=2)
+    cfg.model.memory_bank.size = 64
+    cfg.custom_hooks = [dict(type='NNMemoryBankHook', warmup=8)]
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.param_scheduler = None
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2
+    bank = runner.model.memory_bank
+    assert bank.num_filled.item() == 16
+    # Class sub-folders give labels, which the bank keeps for nn_acc.
+    assert sorted(bank.labels[:16].tolist()) == [0] * 8 + [1] * 8
+
+
 def test_nnclr_and_mmpretrain_methods_side_by_side(tmp_path, monkeypatch):
     methods = {
         'nnclr': (QUICKSTART, ['model.memory_bank.size=256']),
