@@ -235,8 +235,81 @@ def allow_checkpoint_types() -> None:
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
 
 
+# ---------------------------------------------------------------------------
+# 4. Distributed training without GPUs: mmengine's ``init_dist`` selects a
+#    CUDA device and keeps ``backend='nccl'``, its DDP wrapper passes
+#    ``device_ids`` for a CPU module, and torch's SyncBatchNorm has no CPU
+#    kernel (DDP refuses it in a CPU module). Each fix changes only the CPU
+#    path; with CUDA nothing changes.
+# ---------------------------------------------------------------------------
+def _cpu_init_dist(init_dist: Callable) -> Callable:
+    """Wrap mmengine's ``init_dist`` for machines without CUDA."""
+    import functools
+
+    import torch
+    from mmengine.logging import print_log
+
+    @functools.wraps(init_dist)
+    def wrapper(launcher, backend='nccl', init_backend='torch', **kwargs):
+        if torch.cuda.is_available():
+            return init_dist(launcher, backend, init_backend, **kwargs)
+        if backend == 'nccl':
+            print_log('no CUDA device: using the gloo backend instead of '
+                      'nccl', logger='current')
+            backend = 'gloo'
+        # mmengine calls torch.cuda.set_device(local_rank) unconditionally;
+        # without CUDA the process simply stays on the CPU.
+        set_device = torch.cuda.set_device
+        torch.cuda.set_device = lambda device: None
+        try:
+            return init_dist(launcher, backend, init_backend, **kwargs)
+        finally:
+            torch.cuda.set_device = set_device
+
+    wrapper.__wrapped_by_nnclr_mm__ = True
+    return wrapper
+
+
+def _cpu_ddp_init(ddp_init: Callable) -> Callable:
+    """For a module on the CPU: no ``device_ids``, and SyncBN layers that
+    run on the CPU (torch's own DDP refuses SyncBatchNorm there)."""
+    import functools
+
+    from .models.utils.sync_bn import convert_sync_batchnorm_for_cpu
+
+    @functools.wraps(ddp_init)
+    def wrapper(self, module, *args, **kwargs):
+        params = list(module.parameters())
+        if params and params[0].device.type == 'cpu':
+            kwargs['device_ids'] = None
+            kwargs['output_device'] = None
+            module = convert_sync_batchnorm_for_cpu(module)
+        return ddp_init(self, module, *args, **kwargs)
+
+    wrapper.__wrapped_by_nnclr_mm__ = True
+    return wrapper
+
+
+def fix_cpu_distributed() -> None:
+    """Let mmengine's runner train with DDP and SyncBN on CPUs (gloo)."""
+    import mmengine.dist
+    import mmengine.dist.utils
+    import mmengine.runner.runner
+    from mmengine.model import MMDistributedDataParallel
+
+    if not hasattr(mmengine.dist.init_dist, '__wrapped_by_nnclr_mm__'):
+        init_dist = _cpu_init_dist(mmengine.dist.utils.init_dist)
+        _replace(('mmengine.dist', 'mmengine.dist.utils',
+                  'mmengine.runner.runner'), 'init_dist', init_dist)
+    if not hasattr(MMDistributedDataParallel.__init__,
+                   '__wrapped_by_nnclr_mm__'):
+        MMDistributedDataParallel.__init__ = _cpu_ddp_init(
+            MMDistributedDataParallel.__init__)
+
+
 def apply_all() -> None:
     """Apply every fix in this module. Safe to call more than once."""
     fix_package_utils()
     fix_adjust_hue()
     allow_checkpoint_types()
+    fix_cpu_distributed()

@@ -1,0 +1,233 @@
+"""2-process (gloo, CPU) NNCLR equals 1-process NNCLR on the whole batch."""
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.distributed as torch_dist
+import torch.multiprocessing as mp
+import torch.nn.functional as F
+from conftest import tiny_nnclr_cfg
+from mmpretrain.structures import DataSample
+
+import nnclr_mm  # noqa: F401  (checkpoint allow-list, DDP fixes)
+
+WORLD = 2
+PER_RANK = 4
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def global_batch():
+    g = torch.Generator().manual_seed(7)
+    views = [torch.randn(WORLD * PER_RANK, 3, 32, 32, generator=g)
+             for _ in range(2)]
+    labels = torch.arange(WORLD * PER_RANK) % 3
+    return views, labels
+
+
+def build(mode):
+    from mmpretrain.registry import MODELS
+
+    torch.manual_seed(0)
+    model = MODELS.build(
+        tiny_nnclr_cfg(loss=dict(type='NNCLRLoss', temperature=0.2,
+                                 mode=mode)))
+    # Prefill 40 rows directly: under DDP enqueue would gather all ranks.
+    g = torch.Generator().manual_seed(1)
+    bank = model.memory_bank
+    bank.bank[:40] = F.normalize(torch.randn(40, 32, generator=g), dim=1)
+    bank.labels[:40] = torch.arange(40) % 3
+    bank.ptr.fill_(40)
+    bank.num_filled.fill_(40)
+    return model
+
+
+def step(model, views, labels):
+    samples = [DataSample().set_gt_label(int(y)) for y in labels]
+    out = model(views, samples, mode='loss')
+    out['loss'].backward()
+    return out
+
+
+def snapshot(model, out):
+    return dict(
+        loss=out['loss'].detach(),
+        nn_acc=out['nn_acc'].detach(),
+        grads={
+            k: p.grad.clone()
+            for k, p in model.named_parameters() if p.grad is not None
+        },
+        bank=model.memory_bank.state_dict(),
+        running_mean=model.backbone.bn1.running_mean.clone(),
+        running_var=model.neck.bn0.running_var.clone())
+
+
+def worker(rank, port, mode, sync_bn, out_dir):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch_dist.init_process_group('gloo', rank=rank, world_size=WORLD)
+    try:
+        from mmengine.model import (
+            MMDistributedDataParallel,
+            convert_sync_batchnorm,
+        )
+        model = build(mode)
+        if sync_bn:
+            model = convert_sync_batchnorm(model, 'torch')
+        # device_ids as mmengine's runner passes them: the plugin drops
+        # them for a CPU module.
+        ddp = MMDistributedDataParallel(model, device_ids=[rank])
+        views, labels = global_batch()
+        local = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
+        out = step(ddp, [v[local] for v in views], labels[local])
+        torch.save(snapshot(ddp.module, out), f'{out_dir}/rank{rank}.pt')
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def assert_close_to_scale(actual, expected, name, rel=1e-4, floor=1e-6):
+    """max |actual - expected| within ``rel`` of expected's largest entry:
+    float32 sums in another order differ by ~1e-5 of a tensor's scale."""
+    bound = rel * expected.abs().max().item() + floor
+    error = (actual - expected).abs().max().item()
+    assert error <= bound, f'{name}: max error {error:.3g} > {bound:.3g}'
+
+
+def run_two_processes(tmp_path, mode, sync_bn=True):
+    mp.start_processes(
+        worker,
+        args=(free_port(), mode, sync_bn, str(tmp_path)),
+        nprocs=WORLD,
+        start_method='spawn')
+    return [
+        torch.load(tmp_path / f'rank{r}.pt', weights_only=True)
+        for r in range(WORLD)
+    ]
+
+
+@pytest.mark.parametrize('mode', ['paper', 'ntxent'])
+def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path, mode):
+    ranks = run_two_processes(tmp_path, mode)
+    reference_model = build(mode)
+    views, labels = global_batch()
+    reference = snapshot(reference_model,
+                         step(reference_model, views, labels))
+
+    # The loss of the whole batch is the mean of the ranks' losses.
+    mean_loss = sum(r['loss'] for r in ranks) / WORLD
+    torch.testing.assert_close(mean_loss, reference['loss'])
+    mean_acc = sum(r['nn_acc'] for r in ranks) / WORLD
+    torch.testing.assert_close(mean_acc, reference['nn_acc'])
+    # Every parameter gradient (after DDP's averaging) equals 1-process, and
+    # DDP made the ranks' gradients identical.
+    assert ranks[0]['grads'].keys() == reference['grads'].keys()
+    for name in reference['grads']:
+        assert torch.equal(ranks[0]['grads'][name], ranks[1]['grads'][name])
+    for name, grad in reference['grads'].items():
+        for r in ranks:
+            assert_close_to_scale(r['grads'][name], grad, name)
+    # SyncBN statistics are those of the whole batch.
+    for key in ('running_mean', 'running_var'):
+        for r in ranks:
+            torch.testing.assert_close(r[key], reference[key])
+
+
+def test_every_rank_holds_the_same_bank_in_rank_order(tmp_path):
+    ranks = run_two_processes(tmp_path, 'paper')
+    bank0, bank1 = (r['bank'] for r in ranks)
+    for key in bank0:
+        assert torch.equal(bank0[key], bank1[key]), key
+    assert bank0['num_filled'].item() == 40 + WORLD * PER_RANK
+    assert bank0['ptr'].item() == (40 + WORLD * PER_RANK) % 64
+    # Rows 40.. hold view 1 of rank 0's samples, then rank 1's.
+    _, labels = global_batch()
+    assert bank0['labels'][40:48].tolist() == labels.tolist()
+    reference_model = build('paper')
+    views, _ = global_batch()
+    step(reference_model, views, labels)
+    torch.testing.assert_close(bank0['bank'],
+                               reference_model.memory_bank.bank)
+
+
+def test_bn_statistics_follow_the_mode(tmp_path):
+    # Without SyncBN every rank normalises by its own half of the batch.
+    ranks = run_two_processes(tmp_path, 'paper', sync_bn=False)
+    views, labels = global_batch()
+    for rank, result in enumerate(ranks):
+        local_model = build('paper')
+        local = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
+        local_model([v[local] for v in views], mode='loss')
+        torch.testing.assert_close(result['running_mean'],
+                                   local_model.backbone.bn1.running_mean)
+    assert not torch.allclose(ranks[0]['running_mean'],
+                              ranks[1]['running_mean'])
+
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+LAUNCH_CONFIG = """
+_base_ = '{root}/configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+custom_imports = dict(imports=['nnclr_mm', 'bank_dump_hook'],
+                      allow_failed_imports=False)
+custom_hooks = [dict(type='NNMemoryBankHook', warmup=0),
+                dict(type='BankDumpHook')]
+model = dict(memory_bank=dict(size=256))
+train_cfg = dict(max_epochs=1)
+train_dataloader = dict(batch_size=16, num_workers=0,
+                        persistent_workers=False,
+                        dataset=dict(indices=128))
+val_dataloader = dict(num_workers=0, persistent_workers=False,
+                      dataset=dict(indices=64))
+val_cfg = dict(bank_dataloader=dict(num_workers=0, persistent_workers=False,
+                                    dataset=dict(indices=128)))
+"""
+
+
+def dist_train(config, work_dir, *args):
+    env = dict(os.environ, PORT=str(free_port()),
+               PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]),
+               PATH=osp.dirname(sys.executable) + os.pathsep +
+               os.environ['PATH'])
+    return subprocess.run(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+         str(work_dir), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_dist_train_on_cpu_and_resume_restores_the_bank(tmp_path):
+    config = tmp_path / 'launch.py'
+    config.write_text(LAUNCH_CONFIG.format(root=ROOT))
+    work_dir = tmp_path / 'work'
+    # 128 images, 16 per rank and step: 4 steps, one checkpoint, and the
+    # kNN validation over both ranks.
+    run = dist_train(config, work_dir)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    log = run.stdout + run.stderr
+    assert 'using the gloo backend instead of nccl' in log
+    assert 'knn_top1' in log
+    assert sorted(p.name for p in work_dir.glob('*.pth')) == ['epoch_1.pth']
+    ends = [torch.load(work_dir / f'bank_end_rank{r}.pt', weights_only=True)
+            for r in range(WORLD)]
+    for key in ends[0]:
+        assert torch.equal(ends[0][key], ends[1][key]), key
+    assert ends[0]['num_filled'].item() == 4 * WORLD * 16
+
+    # Resume from the checkpoint: every rank starts with the saved bank.
+    resumed = tmp_path / 'resumed'
+    run = dist_train(config, resumed, '--resume',
+                     str(work_dir / 'epoch_1.pth'))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    saved = torch.load(work_dir / 'epoch_1.pth',
+                       weights_only=True)['state_dict']
+    for r in range(WORLD):
+        start = torch.load(resumed / f'bank_start_rank{r}.pt',
+                           weights_only=True)
+        for key, value in start.items():
+            assert torch.equal(value, saved[f'memory_bank.{key}']), (r, key)
+            assert torch.equal(value, ends[0][key]), (r, key)
