@@ -97,4 +97,9 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=1)
 auto_scale_lr = dict(base_batch_size=256)
 
-custom_hooks = [dict(type='NNMemoryBankHook', warmup=batch_size)]
+custom_hooks = [
+    dict(type='NNMemoryBankHook', warmup=batch_size),
+    dict(type='RNGStateHook'),  # exact --resume
+    dict(type='InvalidLossHook'),  # stop at a NaN/inf loss
+    dict(type='PreemptionCheckpointHook'),  # checkpoint on SIGTERM
+]

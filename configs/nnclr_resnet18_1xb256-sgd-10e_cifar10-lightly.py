@@ -65,5 +65,10 @@ model = dict(
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='SGD', lr=0.06))
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10)
-custom_hooks = [dict(type='NNMemoryBankHook', warmup=0)]
+custom_hooks = [
+    dict(type='NNMemoryBankHook', warmup=0),
+    dict(type='RNGStateHook'),  # exact --resume
+    dict(type='InvalidLossHook'),  # stop at a NaN/inf loss
+    dict(type='PreemptionCheckpointHook'),  # checkpoint on SIGTERM
+]
 default_hooks = dict(logger=dict(interval=50))

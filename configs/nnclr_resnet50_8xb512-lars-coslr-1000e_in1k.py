@@ -45,7 +45,12 @@ model = dict(
         loss=dict(type='NNCLRLoss', temperature=0.1, mode='paper')),
     # Support set of 98,304 embeddings [Sec. 4.1, Table 8].
     memory_bank=dict(type='NNMemoryBank', size=98304, feat_dim=256, topk=1))
-custom_hooks = [dict(type='NNMemoryBankHook', warmup=0)]
+custom_hooks = [
+    dict(type='NNMemoryBankHook', warmup=0),
+    dict(type='RNGStateHook'),  # exact --resume
+    dict(type='InvalidLossHook'),  # stop at a NaN/inf loss
+    dict(type='PreemptionCheckpointHook'),  # checkpoint on SIGTERM
+]
 
 # LARS, base lr 0.3 per 256 images (4.8 at 4096), weight decay 1e-6; BN
 # and bias parameters have no weight decay and no LARS adaptation

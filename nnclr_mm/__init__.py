@@ -15,12 +15,18 @@ from .compat import apply_all  # noqa: E402
 apply_all()
 
 from .datasets import OfflineFashionMNIST  # noqa: E402
-from .engine import NNMemoryBankHook  # noqa: E402
+from .engine import (  # noqa: E402
+    InvalidLossHook,
+    NNMemoryBankHook,
+    PreemptionCheckpointHook,
+    RNGStateHook,
+)
 from .evaluation import KNNValLoop  # noqa: E402
 from .models import NNCLR, NNCLRHead, NNCLRLoss, NNCLRNeck, NNMemoryBank  # noqa: E402
 
 __version__ = '0.1.0'
 __all__ = [
-    'KNNValLoop', 'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck',
-    'NNMemoryBank', 'NNMemoryBankHook', 'OfflineFashionMNIST', '__version__'
+    'InvalidLossHook', 'KNNValLoop', 'NNCLR', 'NNCLRHead', 'NNCLRLoss',
+    'NNCLRNeck', 'NNMemoryBank', 'NNMemoryBankHook', 'OfflineFashionMNIST',
+    'PreemptionCheckpointHook', 'RNGStateHook', '__version__'
 ]

@@ -229,10 +229,46 @@ def checkpoint_safe_globals() -> list:
     return safe
 
 
+def load_from_local(filename: str, map_location=None):
+    """mmengine's local checkpoint loader, with ``weights_only=True`` said
+    explicitly and a refusal that names the file.
+
+    torch's own message suggests loading with ``weights_only=False``; a
+    checkpoint written by mmengine never needs that, and one that does
+    holds objects that could run code when loaded.
+
+    Args:
+        filename (str): Local checkpoint path.
+        map_location (optional): Same as :func:`torch.load`.
+    """
+    import pickle
+
+    import torch
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message is long; keep the line that names the global.
+        reason = next((line.strip() for line in str(error).splitlines()
+                       if 'GLOBAL' in line), 'unsupported content')
+        raise pickle.UnpicklingError(
+            f'refusing to load checkpoint {filename}: it holds objects '
+            f'outside the allow-list of safe types ({reason}). Checkpoints '
+            'written by mmengine never do; loading this one could run '
+            'arbitrary code.') from None
+
+
 def allow_checkpoint_types() -> None:
-    """Allow-list :func:`checkpoint_safe_globals` for ``weights_only``."""
+    """Allow-list :func:`checkpoint_safe_globals` for ``weights_only`` and
+    load local checkpoints through :func:`load_from_local`."""
     import torch.serialization
+    from mmengine.runner.checkpoint import CheckpointLoader
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local, force=True)
 
 
 # ---------------------------------------------------------------------------

@@ -45,5 +45,9 @@ def test_plugin_keeps_every_mmpretrain_name_and_adds_its_own():
                      ('MODELS', 'NNCLRHead'), ('MODELS', 'NNCLRLoss'),
                      ('MODELS', 'NNMemoryBank'),
                      ('HOOKS', 'NNMemoryBankHook'),
+                     ('HOOKS', 'RNGStateHook'),
+                     ('HOOKS', 'InvalidLossHook'),
+                     ('HOOKS', 'PreemptionCheckpointHook'),
                      ('DATASETS', 'OfflineFashionMNIST'),
-                     ('LOOPS', 'KNNValLoop')}
+                     ('LOOPS', 'KNNValLoop'),
+                     ('TRANSFORMS', 'SafeLoadImageFromFile')}

@@ -19,4 +19,4 @@ model = dict(
                        with_bias=True, with_last_bn=False,
                        with_avg_pool=False, norm_cfg=dict(type='BN1d')),
         loss=dict(type='CosineSimilarityLoss')))
-custom_hooks = []
+custom_hooks = [dict(type='RNGStateHook')]

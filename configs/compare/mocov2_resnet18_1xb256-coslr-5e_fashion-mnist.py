@@ -14,4 +14,4 @@ model = dict(
               out_channels=128, with_avg_pool=True),
     head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'),
               temperature=0.2))
-custom_hooks = []
+custom_hooks = [dict(type='RNGStateHook')]

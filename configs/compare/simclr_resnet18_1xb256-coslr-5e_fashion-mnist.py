@@ -12,4 +12,4 @@ model = dict(
               norm_cfg=dict(type='BN1d')),
     head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'),
               temperature=0.1))
-custom_hooks = []
+custom_hooks = [dict(type='RNGStateHook')]

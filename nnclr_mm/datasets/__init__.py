@@ -1,3 +1,4 @@
 from .fashion_mnist import OfflineFashionMNIST, read_idx
+from .transforms import SafeLoadImageFromFile
 
-__all__ = ['OfflineFashionMNIST', 'read_idx']
+__all__ = ['OfflineFashionMNIST', 'SafeLoadImageFromFile', 'read_idx']

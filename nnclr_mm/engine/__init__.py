@@ -1,3 +1,11 @@
-from .hooks import NNMemoryBankHook
+from .hooks import (
+    InvalidLossHook,
+    NNMemoryBankHook,
+    PreemptionCheckpointHook,
+    RNGStateHook,
+)
 
-__all__ = ['NNMemoryBankHook']
+__all__ = [
+    'InvalidLossHook', 'NNMemoryBankHook', 'PreemptionCheckpointHook',
+    'RNGStateHook'
+]

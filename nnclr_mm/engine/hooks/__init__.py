@@ -1,3 +1,9 @@
+from .invalid_loss_hook import InvalidLossHook
 from .nn_memory_bank_hook import NNMemoryBankHook
+from .preemption_hook import PreemptionCheckpointHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['NNMemoryBankHook']
+__all__ = [
+    'InvalidLossHook', 'NNMemoryBankHook', 'PreemptionCheckpointHook',
+    'RNGStateHook'
+]

@@ -1,5 +1,6 @@
 from typing import Optional
 
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
@@ -19,6 +20,10 @@ class NNMemoryBankHook(Hook):
 
     From `NNCLR <https://arxiv.org/abs/2104.14548>`_ (the support set of
     Sec. 3.2); the paper itself uses no warm-up, which is ``warmup=0``.
+
+    Before training it checks what would otherwise fail later and deep
+    inside torch: a batch of 1 image per process, and a bank smaller than
+    the global batch.
 
     Args:
         warmup (int): Number of stored embeddings before neighbours are
@@ -50,6 +55,18 @@ class NNMemoryBankHook(Hook):
             raise ValueError(
                 f'NNMemoryBankHook: warmup ({self.warmup}) exceeds the '
                 f'memory bank size ({size}); neighbours would never be used')
+        batch_size = runner.train_dataloader.batch_size
+        if batch_size == 1:
+            raise ValueError(
+                'train_dataloader.batch_size is 1: NNCLR needs at least 2 '
+                'images per batch and process (BN statistics, negatives)')
+        global_batch = batch_size * get_world_size()
+        if global_batch > size:
+            raise ValueError(
+                f'model.memory_bank.size ({size}) is smaller than the global '
+                f'batch (train_dataloader.batch_size {batch_size} x '
+                f'{get_world_size()} processes = {global_batch}); each step '
+                'would overwrite its own entries')
 
     def before_train_iter(self,
                           runner,

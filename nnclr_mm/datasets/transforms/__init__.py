@@ -1,0 +1,3 @@
+from .loading import SafeLoadImageFromFile
+
+__all__ = ['SafeLoadImageFromFile']
