@@ -48,3 +48,28 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def runner_with_checkpoint(args: argparse.Namespace) -> Runner:
+    """A runner for ``args.config`` whose model holds ``args.checkpoint``
+    (work dir: ``args.work_dir`` or a temporary one), in eval mode."""
+    import tempfile
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    args.work_dir = args.work_dir or tempfile.mkdtemp(prefix='nnclr_mm_')
+    cfg = load_config(args)
+    cfg.load_from = None
+    cfg.resume = False
+    runner = build_runner(cfg)
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+    runner.model.eval()
+    return runner
+
+
+def raw_image(dataset, index: int):
+    """The image of sample ``index`` before any transform, HxWx3 RGB."""
+    import mmcv
+    info = dataset.get_data_info(index)
+    if 'img' in info:
+        return info['img']
+    return mmcv.imread(info['img_path'], channel_order='rgb')

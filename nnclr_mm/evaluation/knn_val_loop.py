@@ -1,13 +1,12 @@
 from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.dist import broadcast_object_list, collect_results
-from mmengine.model import is_model_wrapper
 from mmengine.runner import ValLoop
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
+from .features import embed_batch
 from .knn import weighted_knn_scores
 
 
@@ -39,7 +38,7 @@ class KNNValLoop(ValLoop):
         fp16 (bool): Extract features under autocast. Defaults to False.
     """
 
-    FEATURES = ('backbone', 'pixels')
+    FEATURES = ('backbone', 'pixels')  # of those of embed_batch
 
     def __init__(self,
                  runner,
@@ -62,24 +61,10 @@ class KNNValLoop(ValLoop):
         self.k = k
         self.temperature = temperature
 
-    @torch.no_grad()
     def embed(self, data_batch: dict) -> Tuple[torch.Tensor, Sequence]:
-        """L2-normalised features of one batch: pooled backbone output, or
-        the flattened preprocessed images."""
-        model = self.runner.model
-        if is_model_wrapper(model):
-            model = model.module
-        data = model.data_preprocessor(data_batch, False)
-        inputs = data['inputs']
-        if self.features == 'pixels':
-            feats = inputs.flatten(1)
-        else:
-            with torch.autocast(inputs.device.type, enabled=self.fp16):
-                feats = model.extract_feat(inputs)
-            feats = feats[-1] if isinstance(feats, (tuple, list)) else feats
-            if feats.dim() > 2:
-                feats = feats.flatten(2).mean(2)
-        return F.normalize(feats.float(), dim=1), data['data_samples']
+        """L2-normalised features of one batch, see :func:`embed_batch`."""
+        return embed_batch(self.runner.model, data_batch, self.features,
+                           self.fp16)
 
     def bank(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """Features and labels of the whole bank set, on every rank."""

@@ -1,6 +1,7 @@
 import math
 from typing import Optional
 
+import torch
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
@@ -24,13 +25,16 @@ class InvalidLossHook(Hook):
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         loss = (outputs or {}).get('loss')
-        if loss is None or math.isfinite(float(loss)):
+        if loss is None:
+            return
+        loss = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
+        if math.isfinite(loss):
             return
         last = runner.message_hub.get_info('last_ckpt')
         where = (f'the last checkpoint before it is {last}; resume with '
                  f'--resume {last}' if last else
                  'no checkpoint was saved before it')
         raise FloatingPointError(
-            f'loss is {float(loss)} at iteration {runner.iter + 1} (epoch '
+            f'loss is {loss} at iteration {runner.iter + 1} (epoch '
             f'{runner.epoch + 1}): training stopped; {where} (for example '
             'with a lower learning rate)')

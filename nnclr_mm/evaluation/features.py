@@ -1,0 +1,70 @@
+from typing import Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import is_model_wrapper
+
+#: What :func:`embed_batch` can return.
+FEATURES = ('backbone', 'neck', 'pixels')
+
+
+@torch.no_grad()
+def embed_batch(model,
+                data_batch: dict,
+                features: str = 'backbone',
+                fp16: bool = False) -> Tuple[torch.Tensor, Sequence]:
+    """L2-normalised features of one batch from a dataloader.
+
+    Args:
+        model (nn.Module): An mmpretrain model (wrapped or not) with a
+            data preprocessor and a backbone.
+        data_batch (dict): A batch as the dataloader yields it.
+        features (str): ``'backbone'`` (pooled last stage), ``'neck'`` (the
+            neck's output: NNCLR's z, which the support set stores) or
+            ``'pixels'`` (the preprocessed images). Defaults to
+            ``'backbone'``.
+        fp16 (bool): Run the network under autocast. Defaults to False.
+
+    Returns:
+        tuple[Tensor, Sequence]: ``(N, C)`` features and the data samples.
+    """
+    if features not in FEATURES:
+        raise ValueError(
+            f'features must be one of {FEATURES}, got {features!r}')
+    if is_model_wrapper(model):
+        model = model.module
+    data = model.data_preprocessor(data_batch, False)
+    inputs = data['inputs']
+    if features == 'pixels':
+        return F.normalize(inputs.flatten(1).float(), dim=1), \
+            data['data_samples']
+    with torch.autocast(inputs.device.type, enabled=fp16):
+        feats = model.backbone(inputs)
+        if features == 'neck':
+            feats = model.neck(feats)
+    feats = feats[-1] if isinstance(feats, (tuple, list)) else feats
+    if feats.dim() > 2:
+        feats = feats.flatten(2).mean(2)
+    return F.normalize(feats.float(), dim=1), data['data_samples']
+
+
+def embed_dataset(model, dataloader,
+                  features: str = 'backbone') -> Tuple[torch.Tensor,
+                                                       torch.Tensor]:
+    """Features and labels (-1 where absent) of a whole dataloader, in its
+    order (single process).
+
+    Args:
+        model (nn.Module): See :func:`embed_batch`.
+        dataloader (Iterable): Yields batches; use ``shuffle=False`` to
+            keep the dataset's order.
+        features (str): See :func:`embed_batch`.
+    """
+    all_feats, all_labels = [], []
+    for data_batch in dataloader:
+        feats, samples = embed_batch(model, data_batch, features)
+        all_feats.append(feats.cpu())
+        all_labels += [
+            s.gt_label.item() if 'gt_label' in s else -1 for s in samples
+        ]
+    return torch.cat(all_feats), torch.tensor(all_labels)

@@ -1,0 +1,128 @@
+import json
+import os.path as osp
+import runpy
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import nnclr_mm  # noqa: F401
+from nnclr_mm.visualization import (
+    grid_geometry,
+    load_scalars,
+    neighbour_grid,
+    plot_training_curves,
+    tile_origin,
+)
+from nnclr_mm.visualization.neighbours import GREEN, GREY, RED
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+SMALL = [
+    '--cfg-options', 'val_dataloader.dataset.indices=64',
+    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+    'val_cfg.bank_dataloader.dataset.indices=256',
+    'val_cfg.bank_dataloader.num_workers=0',
+    'val_cfg.bank_dataloader.persistent_workers=False',
+    'model.memory_bank.size=64'  # as in the tiny checkpoint
+]
+
+
+def run_tool(tool, *args, monkeypatch):
+    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
+    monkeypatch.chdir(ROOT)
+    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
+
+
+def test_neighbour_grid_marks_same_class_neighbours(tmp_path):
+    # Two queries with three neighbours each; labels chosen by hand.
+    grey = np.full((8, 8, 3), 128, np.uint8)
+    out = tmp_path / 'grid.png'
+    accuracy = neighbour_grid(
+        [grey, grey], [[grey] * 3, [grey] * 3],
+        str(out),
+        query_labels=[1, 2],
+        neighbour_labels=[[1, 0, 1], [2, 2, 2]])
+    assert accuracy == pytest.approx(5 / 6)
+    image = np.asarray(Image.open(out).convert('RGB'))
+    assert image.shape[1::-1] == grid_geometry(2, 4, 64, 4, 6, 24)
+    expected = [[GREY, GREEN, RED, GREEN], [GREY, GREEN, GREEN, GREEN]]
+    for row, colours in enumerate(expected):
+        for col, colour in enumerate(colours):
+            x, y = tile_origin(row, col, 64, 4, 6, 24)
+            # A pixel in the frame (left border, halfway down) ...
+            assert tuple(image[y + 36, x + 1]) == colour, (row, col)
+            # ... and one of the image inside it.
+            assert tuple(image[y + 36, x + 36]) == (128, 128, 128)
+
+
+def test_neighbour_grid_without_labels_has_no_accuracy(tmp_path):
+    img = np.zeros((8, 8), np.uint8)
+    assert neighbour_grid([img], [[img, img]], str(tmp_path / 'g.png')) is None
+
+
+def test_training_curves_from_scalars(tmp_path):
+    scalars = tmp_path / 'scalars.json'
+    records = [dict(loss=5.0 - i, nn_acc=0.1 * i, bank_fill=1.0, step=i)
+               for i in range(1, 4)] + [dict(knn_top1=60.0, step=1)]
+    scalars.write_text('\n'.join(json.dumps(r) for r in records))
+    series = load_scalars(str(scalars))
+    assert series['loss'] == [(1, 4.0), (2, 3.0), (3, 2.0)]
+    out = tmp_path / 'curves.png'
+    plot_training_curves(series, str(out))
+    # Four panels of 3.6 x 3.2 inches at 100 dpi.
+    assert Image.open(out).size == (1440, 320)
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(tmp_path_factory):
+    """A quickstart-model checkpoint after 2 training steps."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    work = tmp_path_factory.mktemp('ckpt')
+    cfg = Config.fromfile(osp.join(ROOT, QUICKSTART))
+    cfg.train_dataloader.update(batch_size=32, num_workers=0,
+                                persistent_workers=False)
+    cfg.train_dataloader.dataset.indices = 64
+    cfg.train_cfg = dict(by_epoch=False, max_iters=2)
+    cfg.param_scheduler = None
+    cfg.model.memory_bank.size = 64
+    cfg.custom_hooks = [dict(type='NNMemoryBankHook', warmup=0)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
+                                        by_epoch=False, interval=2)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.work_dir = str(work)
+    Runner.from_cfg(cfg).train()
+    return work / 'iter_2.pth'
+
+
+def test_vis_nn_tool_writes_the_grid(tmp_path, tiny_checkpoint,
+                                     monkeypatch, capsys):
+    out = tmp_path / 'nn.png'
+    run_tool('vis_nn.py', QUICKSTART, tiny_checkpoint, '--out', out,
+             '--num-queries', 3, '--topk', 4, '--work-dir', tmp_path / 'w',
+             *SMALL, monkeypatch=monkeypatch)
+    assert Image.open(out).size == grid_geometry(3, 5, 64, 4, 6, 24)
+    assert 'neighbour accuracy: shown' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('method', ['pca', 'tsne'])
+def test_vis_embedding_tool_writes_the_plot(tmp_path, tiny_checkpoint,
+                                            monkeypatch, method):
+    out = tmp_path / 'emb.png'
+    run_tool('vis_embedding.py', QUICKSTART, tiny_checkpoint, '--out', out,
+             '--method', method, '--work-dir', tmp_path / 'w', *SMALL,
+             monkeypatch=monkeypatch)
+    assert Image.open(out).size == (700, 600)
+
+
+def test_checkpoint_from_another_model_is_refused(tmp_path, monkeypatch):
+    # vis tools load the whole model strictly: a mismatch must be loud.
+    ckpt = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=dict(w=torch.ones(1))), ckpt)
+    with pytest.raises(RuntimeError, match='missing keys in source'):
+        run_tool('vis_nn.py', QUICKSTART, ckpt, '--out', tmp_path / 'x.png',
+                 '--work-dir', tmp_path / 'w', *SMALL,
+                 monkeypatch=monkeypatch)

@@ -1,0 +1,73 @@
+"""Nearest neighbours of query images among the training set, as a PNG.
+
+    python tools/vis_nn.py CONFIG CHECKPOINT [--out nn_grid.png]
+
+CONFIG is a config with a ``KNNValLoop`` (like the quickstart's): queries
+come from ``val_dataloader``, neighbours from ``val_cfg.bank_dataloader``.
+Embeddings are NNCLR's z (``--features neck``), searched by cosine exactly
+as the support set is; frames are green where a neighbour has the query's
+class, red where not.
+"""
+import argparse
+
+import numpy as np
+import torch
+
+from nnclr_mm.cli import add_runner_args, raw_image, runner_with_checkpoint
+from nnclr_mm.evaluation import embed_dataset
+from nnclr_mm.models import chunked_topk_cosine
+from nnclr_mm.visualization import neighbour_grid
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='config with a KNNValLoop val_cfg')
+    parser.add_argument('checkpoint', help='checkpoint of the model')
+    parser.add_argument('--out', default='nn_grid.png', help='PNG path')
+    parser.add_argument('--num-queries', type=int, default=8)
+    parser.add_argument('--topk', type=int, default=6)
+    parser.add_argument(
+        '--features',
+        choices=['neck', 'backbone'],
+        default='neck',
+        help='neck: the z the support set stores; backbone: pooled features')
+    parser.add_argument('--seed', type=int, default=0)
+    add_runner_args(parser)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    runner = runner_with_checkpoint(args)
+    cfg = runner.cfg
+    bank_loader = runner.build_dataloader(cfg.val_cfg.bank_dataloader)
+    query_loader = runner.build_dataloader(cfg.val_dataloader)
+    bank, bank_labels = embed_dataset(runner.model, bank_loader,
+                                      args.features)
+    queries, query_labels = embed_dataset(runner.model, query_loader,
+                                          args.features)
+    rng = np.random.RandomState(args.seed)
+    picked = rng.choice(len(queries), args.num_queries, replace=False)
+    _, idx = chunked_topk_cosine(queries[picked], bank, args.topk, 2**22)
+
+    bank_set, query_set = bank_loader.dataset, query_loader.dataset
+    labelled = bool((bank_labels >= 0).all() and (query_labels >= 0).all())
+    accuracy = neighbour_grid(
+        [raw_image(query_set, int(i)) for i in picked],
+        [[raw_image(bank_set, int(j)) for j in row] for row in idx],
+        args.out,
+        query_labels=query_labels[picked].tolist() if labelled else None,
+        neighbour_labels=bank_labels[idx].tolist() if labelled else None,
+        title=f'{args.topk} nearest neighbours ({args.features})')
+    if accuracy is not None:
+        # The same measure over every held-out image, not only the shown.
+        _, all_idx = chunked_topk_cosine(queries, bank, args.topk, 2**22)
+        overall = (bank_labels[all_idx] == query_labels[:, None]).float()
+        print(f'neighbour accuracy: shown {100 * accuracy:.1f}%, all '
+              f'{len(queries)} queries {100 * overall.mean().item():.1f}%')
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    with torch.no_grad():
+        main()
