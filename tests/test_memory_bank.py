@@ -38,12 +38,13 @@ def test_nearest_equals_brute_force(chunk_elems):
                                F.normalize(stored[expected], dim=1))
 
 
+@pytest.mark.parametrize('k', [1, 4])
 @pytest.mark.parametrize('chunk_elems', [1, 30, 10**6])
-def test_chunked_topk_equals_dense_topk(chunk_elems):
+def test_chunked_topk_equals_dense_topk(chunk_elems, k):
     queries = F.normalize(torch.randn(6, 5), dim=1)
     keys = F.normalize(torch.randn(40, 5), dim=1)
-    sim, idx = chunked_topk_cosine(queries, keys, 4, chunk_elems)
-    dense_sim, dense_idx = (queries @ keys.T).topk(4, dim=1)
+    sim, idx = chunked_topk_cosine(queries, keys, k, chunk_elems)
+    dense_sim, dense_idx = (queries @ keys.T).topk(k, dim=1)
     assert torch.equal(idx, dense_idx)
     torch.testing.assert_close(sim, dense_sim)
 

@@ -15,7 +15,7 @@ import torch
 
 from nnclr_mm.cli import add_runner_args, raw_image, runner_with_checkpoint
 from nnclr_mm.evaluation import embed_dataset
-from nnclr_mm.models import chunked_topk_cosine
+from nnclr_mm.models.memories import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 from nnclr_mm.visualization import neighbour_grid
 
 
@@ -48,7 +48,8 @@ def main():
                                           args.features)
     rng = np.random.RandomState(args.seed)
     picked = rng.choice(len(queries), args.num_queries, replace=False)
-    _, idx = chunked_topk_cosine(queries[picked], bank, args.topk, 2**22)
+    _, idx = chunked_topk_cosine(queries[picked], bank, args.topk,
+                                 DEFAULT_CHUNK_ELEMS)
 
     bank_set, query_set = bank_loader.dataset, query_loader.dataset
     labelled = bool((bank_labels >= 0).all() and (query_labels >= 0).all())
@@ -61,7 +62,8 @@ def main():
         title=f'{args.topk} nearest neighbours ({args.features})')
     if accuracy is not None:
         # The same measure over every held-out image, not only the shown.
-        _, all_idx = chunked_topk_cosine(queries, bank, args.topk, 2**22)
+        _, all_idx = chunked_topk_cosine(queries, bank, args.topk,
+                                         DEFAULT_CHUNK_ELEMS)
         overall = (bank_labels[all_idx] == query_labels[:, None]).float()
         print(f'neighbour accuracy: shown {100 * accuracy:.1f}%, all '
               f'{len(queries)} queries {100 * overall.mean().item():.1f}%')

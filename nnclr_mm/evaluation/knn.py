@@ -1,16 +1,17 @@
 import torch
 import torch.nn.functional as F
 
-from ..models.memories import chunked_topk_cosine
+from ..models.memories import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 
 
-def weighted_knn_scores(queries: torch.Tensor,
-                        bank: torch.Tensor,
-                        bank_labels: torch.Tensor,
-                        num_classes: int,
-                        k: int = 200,
-                        temperature: float = 0.07,
-                        chunk_elems: int = 2**22) -> torch.Tensor:
+def weighted_knn_scores(
+        queries: torch.Tensor,
+        bank: torch.Tensor,
+        bank_labels: torch.Tensor,
+        num_classes: int,
+        k: int = 200,
+        temperature: float = 0.07,
+        chunk_elems: int = DEFAULT_CHUNK_ELEMS) -> torch.Tensor:
     """Class scores of a temperature-weighted kNN classifier.
 
     From `Unsupervised Feature Learning via Non-Parametric Instance
@@ -27,7 +28,7 @@ def weighted_knn_scores(queries: torch.Tensor,
         k (int): Number of neighbours (capped at M). Defaults to 200.
         temperature (float): Vote temperature. Defaults to 0.07.
         chunk_elems (int): Bound on the similarity block, see
-            :func:`chunked_topk_cosine`. Defaults to ``2 ** 22``.
+            :func:`chunked_topk_cosine`. Defaults to ``DEFAULT_CHUNK_ELEMS``.
 
     Returns:
         Tensor: ``(N, num_classes)`` scores, normalised to sum to 1.

@@ -1,0 +1,26 @@
+"""tools/benchmark.py runs and reports every section (its numbers are
+recorded in the README, never asserted)."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def test_benchmark_quick_writes_every_section(tmp_path):
+    out = tmp_path / 'bench.json'
+    run = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', '--quick', '--out', str(out)],
+        cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert {'machine', 'step', 'lookup', 'data', 'e2e'} <= set(results)
+    for row in results['step']:
+        # The ratio comes from unrounded medians.
+        assert abs(row['ratio'] - row['nnclr_s'] / row['simclr_s']) < 0.01
+    lookup = results['lookup'][0]
+    assert lookup['chunked_ms'] > 0 and lookup['dense_ms'] > 0
+    assert all(row['images_per_s_per_core'] > 0 for row in results['data'])
+    assert results['e2e']['samples_per_s'] > 0
+    assert '== lookup' in run.stdout
