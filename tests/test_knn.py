@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from nnclr_mm.evaluation import topk_accuracy, weighted_knn_scores
+from nnclr_mm.evaluation import weighted_knn_scores
 
 
 def test_weighted_knn_on_a_hand_made_feature_set():
@@ -36,15 +36,6 @@ def test_k_larger_than_bank_uses_the_whole_bank():
     scores = weighted_knn_scores(torch.ones(1, 2), torch.eye(2),
                                  torch.tensor([0, 1]), 2, k=200)
     torch.testing.assert_close(scores, torch.tensor([[0.5, 0.5]]))
-
-
-def test_topk_accuracy():
-    scores = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2],
-                           [0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])
-    labels = torch.tensor([1, 1, 0, 2])
-    assert topk_accuracy(scores, labels, 1) == 25.0
-    assert topk_accuracy(scores, labels, 2) == 50.0
-    assert topk_accuracy(scores, labels, 3) == 100.0
 
 
 def test_bad_temperature_names_the_argument():

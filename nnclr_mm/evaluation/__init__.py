@@ -1,8 +1,7 @@
 from .features import embed_batch, embed_dataset
-from .knn import topk_accuracy, weighted_knn_scores
+from .knn import weighted_knn_scores
 from .knn_val_loop import KNNValLoop
 
 __all__ = [
-    'KNNValLoop', 'embed_batch', 'embed_dataset', 'topk_accuracy',
-    'weighted_knn_scores'
+    'KNNValLoop', 'embed_batch', 'embed_dataset', 'weighted_knn_scores'
 ]

@@ -44,16 +44,3 @@ def weighted_knn_scores(
     scores.scatter_add_(1, bank_labels.to(idx.device)[idx], votes)
     return scores / scores.sum(1, keepdim=True)
 
-
-def topk_accuracy(scores: torch.Tensor,
-                  labels: torch.Tensor,
-                  k: int = 1) -> float:
-    """Percentage of rows whose label is among the ``k`` best scores.
-
-    Args:
-        scores (Tensor): ``(N, num_classes)``.
-        labels (Tensor): ``(N, )`` true labels.
-        k (int): Defaults to 1.
-    """
-    top = scores.topk(min(k, scores.size(1)), dim=1).indices
-    return 100.0 * (top == labels.view(-1, 1)).any(1).float().mean().item()

@@ -6,7 +6,7 @@ from mmengine.runner import ValLoop
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
-from .features import embed_batch
+from .features import FEATURES, embed_batch
 from .knn import weighted_knn_scores
 
 
@@ -33,12 +33,12 @@ class KNNValLoop(ValLoop):
             features vote.
         k (int): Neighbours. Defaults to 200.
         temperature (float): Vote temperature. Defaults to 0.07.
-        features (str): ``'backbone'`` or ``'pixels'``. Defaults to
+        features (str): ``'backbone'``, ``'neck'`` (NNCLR's z) or
+            ``'pixels'``, see :func:`embed_batch`. Defaults to
             ``'backbone'``.
         fp16 (bool): Extract features under autocast. Defaults to False.
     """
 
-    FEATURES = ('backbone', 'pixels')  # of those of embed_batch
 
     def __init__(self,
                  runner,
@@ -49,9 +49,9 @@ class KNNValLoop(ValLoop):
                  temperature: float = 0.07,
                  features: str = 'backbone',
                  fp16: bool = False) -> None:
-        if features not in self.FEATURES:
+        if features not in FEATURES:
             raise ValueError(f'KNNValLoop: features must be one of '
-                             f'{self.FEATURES}, got {features!r}')
+                             f'{FEATURES}, got {features!r}')
         super().__init__(runner, dataloader, evaluator, fp16)
         self.features = features
         if isinstance(bank_dataloader, dict):
