@@ -71,6 +71,7 @@ val_evaluator = dict(type='Accuracy', topk=(1, 5))
 model = dict(
     type='NNCLR',
     data_preprocessor=data_preprocessor,
+    channels_last=True,  # NHWC convolutions, see the README's benchmarks
     backbone=dict(type='ResNet', depth=18, out_indices=(3, ),
                   norm_cfg=dict(type='BN')),
     neck=dict(type='NNCLRNeck', in_channels=512, hid_channels=512,

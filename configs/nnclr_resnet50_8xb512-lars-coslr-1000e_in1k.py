@@ -14,6 +14,7 @@ train_dataloader = dict(batch_size=512, num_workers=8, drop_last=True)
 
 model = dict(
     type='NNCLR',
+    channels_last=True,  # NHWC convolutions (speed only; same math)
     # ResNet-50 with synchronised BN across all devices [Sec. 4.1].
     backbone=dict(
         type='ResNet',

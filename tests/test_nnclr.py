@@ -178,3 +178,24 @@ def test_predictor_width_must_match_feat_dim(build_tiny_nnclr, tiny_cfg):
     cfg['head']['predictor']['in_channels'] = 64
     with pytest.raises(ValueError, match='predictor takes 64'):
         MODELS.build(cfg)
+
+
+def test_channels_last_changes_speed_not_math(build_tiny_nnclr, tiny_cfg):
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(0)
+    nhwc = MODELS.build(dict(tiny_cfg(), channels_last=True))
+    reference = build_tiny_nnclr()
+    reference.load_state_dict(nhwc.state_dict())
+    assert nhwc.backbone.conv1.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    inputs = views()
+    loss = nhwc.loss(inputs)['loss']
+    expected = reference.loss(inputs)['loss']
+    torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-5)
+    loss.backward()
+    expected.backward()
+    # Another summation order: compare to the gradient's scale.
+    grad = nhwc.backbone.conv1.weight.grad
+    expected_grad = reference.backbone.conv1.weight.grad
+    error = (grad - expected_grad).abs().max()
+    assert error <= 1e-3 * expected_grad.abs().max(), error
