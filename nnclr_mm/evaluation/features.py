@@ -20,7 +20,8 @@ def embed_batch(model,
             data preprocessor and a backbone.
         data_batch (dict): A batch as the dataloader yields it.
         features (str): ``'backbone'`` (pooled last stage), ``'neck'`` (the
-            neck's output: NNCLR's z, which the support set stores) or
+            neck's output on it, for self-supervised models: NNCLR's z,
+            which the support set stores) or
             ``'pixels'`` (the preprocessed images). Defaults to
             ``'backbone'``.
         fp16 (bool): Run the network under autocast. Defaults to False.
@@ -39,7 +40,9 @@ def embed_batch(model,
         return F.normalize(inputs.flatten(1).float(), dim=1), \
             data['data_samples']
     with torch.autocast(inputs.device.type, enabled=fp16):
-        feats = model.backbone(inputs)
+        # extract_feat: the model's own input handling (e.g. NNCLR's
+        # channels_last), and a pooled output for classifiers.
+        feats = model.extract_feat(inputs)
         if features == 'neck':
             feats = model.neck(feats)
     feats = feats[-1] if isinstance(feats, (tuple, list)) else feats
