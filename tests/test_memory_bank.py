@@ -165,3 +165,36 @@ def test_loading_another_bank_shape_is_a_clear_error():
     state = NNMemoryBank(32, 8).state_dict()
     with pytest.raises(ValueError, match=r'\(32, 8\).*\(50, 8\)'):
         NNMemoryBank(50, 8).load_state_dict(state)
+
+
+def test_search_and_enqueue_under_autocast_keep_the_bank_fp32():
+    bank = NNMemoryBank(32, 8)
+    stored = torch.randn(32, 8)
+    bank.enqueue(stored)
+    picks = [3, 17, 30, 9]
+    queries = (stored[picks] + 0.05 * torch.randn(4, 8)).bfloat16()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        neighbours, idx = bank.nearest(queries)
+        bank.enqueue(queries)
+    assert idx.tolist() == brute_force_nearest(queries, stored).tolist()
+    assert idx.tolist() == picks
+    assert neighbours.dtype == torch.bfloat16
+    torch.testing.assert_close(neighbours,
+                               F.normalize(stored[picks], dim=1).bfloat16())
+    assert bank.bank.dtype == torch.float32
+    # The rows are normalised in fp32, from the bf16 values as given.
+    expected = queries.double() / queries.double().norm(dim=1, keepdim=True)
+    torch.testing.assert_close(bank.bank[:4].double(), expected, rtol=0,
+                               atol=1e-6)
+
+
+def test_similarity_blocks_share_one_buffer():
+    from nnclr_mm.models.memories.nn_memory_bank import _similarity_blocks
+    queries, keys = torch.randn(5, 4), torch.randn(23, 4)
+    starts, pointers = [], set()
+    for start, block in _similarity_blocks(queries, keys, chunk=10):
+        torch.testing.assert_close(block, queries @ keys[start:start + 10].T)
+        starts.append(start)
+        pointers.add(block.data_ptr())
+    assert starts == [0, 10, 20]  # the last block is partial: 3 keys
+    assert len(pointers) == 1
