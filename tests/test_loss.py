@@ -117,3 +117,17 @@ def test_bad_arguments_name_the_culprit(kwargs, culprit):
 def test_shape_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match=r'\(4, 3\) and \(4, 5\)'):
         NNCLRLoss()(torch.randn(4, 3), torch.randn(4, 5))
+
+
+@pytest.mark.parametrize('mode', ['paper', 'ntxent'])
+def test_mixed_precision_loss_is_fp32_and_close(pair, mode):
+    # Inputs already in bf16 (8-bit mantissa, coarser than --amp's fp16):
+    # what is left is the rounding of the similarities, within one bf16
+    # unit (2 ** -8) of the loss; measured 4e-4.
+    anchors, targets = (x.bfloat16() for x in pair)
+    reference = (reference_paper_loss if mode == 'paper' else
+                 reference_ntxent)(anchors.float(), targets.float(), 0.1)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = NNCLRLoss(temperature=0.1, mode=mode)(anchors, targets)
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(reference, rel=2**-8)
