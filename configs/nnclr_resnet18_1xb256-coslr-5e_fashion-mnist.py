@@ -1,9 +1,10 @@
 # Quickstart: NNCLR on real Fashion-MNIST, offline, a few minutes on a CPU.
 # ResNet-18 at 32 px with lightly's CIFAR-scale widths; the data come from
 # Debian's dataset-fashion-mnist package (see OfflineFashionMNIST).
-_base_ = './_base_/ssl_runtime.py'
+_base_ = [
+    './_base_/ssl_runtime.py', './_base_/datasets/fashion_mnist_32px.py'
+]
 
-data_root = '/usr/share/datasets/fashion-mnist'
 num_train = 10240  # a subset keeps the CPU run short; None for all 60,000
 batch_size = 256
 
@@ -25,17 +26,6 @@ train_pipeline = [
     dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
     dict(type='PackInputs'),
 ]
-test_pipeline = [
-    dict(type='Resize', scale=32, backend='pillow'),
-    dict(type='PackInputs'),
-]
-
-data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
-    mean=[72.94, 72.94, 72.94],  # Fashion-MNIST training-set statistics
-    std=[90.02, 90.02, 90.02],
-    to_rgb=True)
-
 train_dataloader = dict(
     batch_size=batch_size,
     num_workers=2,
@@ -43,34 +33,18 @@ train_dataloader = dict(
     drop_last=True,  # equal batches on every rank for the gathers
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
-                 split='train', indices=num_train, pipeline=train_pipeline))
+    dataset=dict(type='OfflineFashionMNIST',
+                 data_root={{_base_.data_root}}, split='train',
+                 indices=num_train, pipeline=train_pipeline))
 
-# kNN on backbone features: training images vote for held-out ones.
-knn_loader = dict(
-    batch_size=512,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'))
-val_dataloader = dict(
-    **knn_loader,
-    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
-                 split='test', indices=2000, pipeline=test_pipeline))
-val_cfg = dict(
-    type='KNNValLoop',
-    bank_dataloader=dict(
-        **knn_loader,
-        dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
-                     split='train', indices=num_train,
-                     pipeline=test_pipeline)),
-    k=200,
-    temperature=0.07)
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
+# kNN validation (see the base): 2,000 test images, the training subset
+# votes.
+val_dataloader = dict(dataset=dict(indices=2000))
+val_cfg = dict(bank_dataloader=dict(dataset=dict(indices=num_train)))
 
 model = dict(
     type='NNCLR',
-    data_preprocessor=data_preprocessor,
+    data_preprocessor={{_base_.data_preprocessor}},
     channels_last=True,  # NHWC convolutions, see the README's benchmarks
     backbone=dict(type='ResNet', depth=18, out_indices=(3, ),
                   norm_cfg=dict(type='BN')),

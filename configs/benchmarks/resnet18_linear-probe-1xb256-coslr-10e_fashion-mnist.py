@@ -4,18 +4,13 @@
 # a linear classifier is trained on its pooled features. Usage:
 #   python tools/train.py THIS_CONFIG \
 #     --cfg-options model.backbone.init_cfg.checkpoint=CKPT
-_base_ = '../_base_/ssl_runtime.py'
-
-data_root = '/usr/share/datasets/fashion-mnist'
+_base_ = [
+    '../_base_/ssl_runtime.py', '../_base_/datasets/fashion_mnist_32px.py'
+]
 
 model = dict(
     type='ImageClassifier',
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        num_classes=10,
-        mean=[72.94, 72.94, 72.94],
-        std=[90.02, 90.02, 90.02],
-        to_rgb=True),
+    data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(
         type='ResNet',
         depth=18,
@@ -36,27 +31,17 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackInputs'),
 ]
-test_pipeline = [
-    dict(type='Resize', scale=32, backend='pillow'),
-    dict(type='PackInputs'),
-]
 train_dataloader = dict(
     batch_size=256,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
-                 split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=512,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
-                 split='test', pipeline=test_pipeline))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
+    dataset=dict(type='OfflineFashionMNIST',
+                 data_root={{_base_.data_root}}, split='train',
+                 pipeline=train_pipeline))
+# Accuracy of the classifier on the test split (the base's val_dataloader).
+test_dataloader = {{_base_.val_dataloader}}
+test_evaluator = {{_base_.val_evaluator}}
 
 max_epochs = 10
 optim_wrapper = dict(
@@ -67,6 +52,6 @@ param_scheduler = [
          begin=0, end=max_epochs, convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
+val_cfg = dict(_delete_=True)  # the classifier's own, not the base's kNN
 test_cfg = dict()
 default_hooks = dict(logger=dict(interval=50))
