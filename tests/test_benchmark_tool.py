@@ -1,6 +1,7 @@
 """tools/benchmark.py runs and reports every section (its numbers are
 recorded in the README, never asserted)."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -19,8 +20,18 @@ def test_benchmark_quick_writes_every_section(tmp_path):
     for row in results['step']:
         # The ratio comes from unrounded medians.
         assert abs(row['ratio'] - row['nnclr_s'] / row['simclr_s']) < 0.01
+        assert row['bank'] == 4096 and row['amp'] is False
     lookup = results['lookup'][0]
     assert lookup['chunked_ms'] > 0 and lookup['dense_ms'] > 0
     assert all(row['images_per_s_per_core'] > 0 for row in results['data'])
     assert results['e2e']['samples_per_s'] > 0
     assert '== lookup' in run.stdout
+
+
+def test_amp_without_a_gpu_is_a_clear_error():
+    run = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', '--amp', '--quick'],
+        cwd=ROOT, capture_output=True, text=True,
+        env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
+    assert run.returncode == 2
+    assert '--amp needs a CUDA GPU' in run.stderr

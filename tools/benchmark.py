@@ -1,14 +1,16 @@
 """Measure NNCLR's cost against mmpretrain's SimCLR and the hardware.
 
     python tools/benchmark.py [--sections step lookup data e2e] [--quick]
-        [--out benchmark.json]
+        [--channels-last] [--amp] [--bank-size N] [--out benchmark.json]
 
 step:   a training step of NNCLR vs SimCLR, same ResNet, interleaved in one
         process (who goes first alternates), median of several steps; the
-        ratio is NNCLR / SimCLR.
-lookup: support-set search, chunked (the plugin's) vs dense, time (median,
-        torch.utils.benchmark) and peak extra memory (growth of the peak RSS
-        of a fresh process on the CPU, max allocated on a GPU).
+        ratio is NNCLR / SimCLR. ResNet-50 runs at 224 px with batch 256 on
+        a GPU, 8 on the CPU.
+lookup: support-set search, chunked (the plugin's) vs dense, time (median
+        over rounds that alternate the two, each a torch.utils.benchmark
+        median) and peak extra memory (growth of the peak RSS of a fresh
+        process on the CPU, max allocated on a GPU).
 data:   two-view augmentation throughput (images/s) of the quickstart's
         SimCLR pipeline and of BYOL's 224 px pipeline, pillow vs cv2.
 e2e:    quickstart training samples/s, data loading included.
@@ -40,7 +42,7 @@ def device() -> torch.device:
 
 
 # -- step ------------------------------------------------------------------
-def models_for(depth: int, channels_last: bool):
+def models_for(depth: int, channels_last: bool, amp: bool, bank_size: int):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
@@ -58,7 +60,7 @@ def models_for(depth: int, channels_last: bool):
             out_channels=128, num_layers=2, with_last_bn=False,
             with_last_bias=True, with_avg_pool=False,
             norm_cfg=dict(type='BN1d'))),
-        memory_bank=dict(type='NNMemoryBank', size=4096, feat_dim=128))
+        memory_bank=dict(type='NNMemoryBank', size=bank_size, feat_dim=128))
     # SimCLR with the same 3-layer projection, so only NNCLR's additions
     # (predictor, search, enqueue) differ.
     simclr = dict(type='SimCLR', backbone=backbone, neck=neck,
@@ -73,15 +75,19 @@ def models_for(depth: int, channels_last: bool):
             if channels_last:
                 model = model.to(memory_format=torch.channels_last)
             optim = build_optim_wrapper(
-                model, dict(optimizer=dict(type='SGD', lr=0.01,
+                model, dict(type='AmpOptimWrapper' if amp else 'OptimWrapper',
+                            optimizer=dict(type='SGD', lr=0.01,
                                            momentum=0.9)))
             built[name] = (model, optim)
     return built
 
 
-def bench_step(depth, size, batch, steps, channels_last=False):
+def bench_step(depth, size, batch, steps, channels_last, amp, bank_size):
     from mmpretrain.structures import DataSample
-    built = models_for(depth, channels_last)
+    built = models_for(depth, channels_last, amp, bank_size)
+    # The bank starts full, as after the first epoch.
+    bank = built['nnclr'][0].memory_bank
+    bank.enqueue(torch.randn(bank_size, bank.feat_dim, device=device()))
     data = dict(
         inputs=[torch.randint(0, 256, (batch, 3, size, size),
                               dtype=torch.uint8) for _ in range(2)],
@@ -103,6 +109,7 @@ def bench_step(depth, size, batch, steps, channels_last=False):
     medians = {name: statistics.median(t) for name, t in times.items()}
     return dict(
         backbone=f'ResNet-{depth}', size=size, batch=batch, steps=steps,
+        bank=bank_size, channels_last=channels_last, amp=amp,
         nnclr_s=round(medians['nnclr'], 4),
         simclr_s=round(medians['simclr'], 4),
         ratio=round(medians['nnclr'] / medians['simclr'], 3),
@@ -110,19 +117,31 @@ def bench_step(depth, size, batch, steps, channels_last=False):
 
 
 # -- lookup ----------------------------------------------------------------
-def _search(batch, bank_size, mode):
+def _search(batch, bank_size, mode, amp):
     dev = device()
     queries = F.normalize(torch.randn(batch, 256, device=dev), dim=1)
     bank = F.normalize(torch.randn(bank_size, 256, device=dev), dim=1)
     if mode == 'dense':
-        return lambda: (queries @ bank.T).argmax(1)
-    return lambda: chunked_topk_cosine(queries, bank, 1,
+        def search():
+            return (queries @ bank.T).argmax(1)
+    else:
+        def search():
+            return chunked_topk_cosine(queries, bank, 1,
                                        DEFAULT_CHUNK_ELEMS)[1]
+    if not amp:
+        return search
+
+    def autocast_search():
+        # As in training under --amp: the fp32 bank, autocast matmuls.
+        with torch.autocast(dev.type):
+            return search()
+
+    return autocast_search
 
 
-def _peak_extra_mb(batch, bank_size, mode):
+def _peak_extra_mb(batch, bank_size, mode, amp):
     """Peak memory the search adds on top of queries and bank."""
-    fn = _search(batch, bank_size, mode)
+    fn = _search(batch, bank_size, mode, amp)
     if device().type == 'cuda':
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()
@@ -147,26 +166,36 @@ def _status_kb(field: str) -> int:
     raise KeyError(field)
 
 
-def bench_lookup(batches, bank_sizes, dense_limit_gb):
+def bench_lookup(batches, bank_sizes, dense_limit_gb, rounds, amp):
     rows = []
     ctx = multiprocessing.get_context('spawn')
     for batch in batches:
         for bank_size in bank_sizes:
-            row = dict(batch=batch, bank=bank_size)
-            for mode in ('chunked', 'dense'):
-                if mode == 'dense' and batch * bank_size * 4 > \
-                        dense_limit_gb * 2**30:
-                    row[f'{mode}_ms'] = row[f'{mode}_peak_mb'] = None
-                    continue
-                timer = torch_benchmark.Timer(
-                    stmt='fn()', globals=dict(fn=_search(batch, bank_size,
-                                                         mode)))
+            row = dict(batch=batch, bank=bank_size, amp=amp)
+            modes = ['chunked', 'dense']
+            if batch * bank_size * 4 > dense_limit_gb * 2**30:
+                row['dense_ms'] = row['dense_peak_mb'] = None
+                modes.remove('dense')
+            timers = {
+                mode: torch_benchmark.Timer(
+                    stmt='fn()',
+                    globals=dict(fn=_search(batch, bank_size, mode, amp)))
+                for mode in modes
+            }
+            # Alternate the modes: a slow spell of a shared machine then
+            # hits both, and the median over rounds discards it.
+            times = {mode: [] for mode in modes}
+            for _ in range(rounds):
+                for mode in modes:
+                    times[mode].append(timers[mode].blocked_autorange(
+                        min_run_time=0.5).median)
+            for mode in modes:
                 row[f'{mode}_ms'] = round(
-                    timer.blocked_autorange(min_run_time=1).median * 1e3, 2)
+                    statistics.median(times[mode]) * 1e3, 2)
                 with ctx.Pool(1) as pool:  # fresh process: clean peak
                     row[f'{mode}_peak_mb'] = round(
                         pool.apply(_peak_extra_mb,
-                                   (batch, bank_size, mode)), 1)
+                                   (batch, bank_size, mode, amp)), 1)
             if row['dense_ms']:
                 row['chunked_over_dense'] = round(
                     row['chunked_ms'] / row['dense_ms'], 3)
@@ -245,26 +274,38 @@ def main():
                         choices=['step', 'lookup', 'data', 'e2e'])
     parser.add_argument('--quick', action='store_true',
                         help='tiny sizes, to check that it runs')
-    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='NHWC backbones in the step section')
+    parser.add_argument('--amp', action='store_true',
+                        help='steps and lookups under fp16 autocast (GPU)')
+    parser.add_argument('--bank-size', type=int, default=4096,
+                        help='support-set size in the step section '
+                        '(the quickstart\'s; the paper uses 98304)')
     parser.add_argument('--out', default='benchmark.json')
     args = parser.parse_args()
+    if args.amp and device().type != 'cuda':
+        parser.error('--amp needs a CUDA GPU: mmengine\'s AmpOptimWrapper '
+                     'refuses the CPU')
     quick = args.quick
+    gpu = device().type == 'cuda'
     results = dict(machine=dict(
         device=(torch.cuda.get_device_name() if torch.cuda.is_available()
                 else f'CPU: {platform.processor() or platform.machine()}'),
         threads=torch.get_num_threads(), torch=torch.__version__))
     if 'step' in args.sections:
+        options = (args.channels_last, args.amp, args.bank_size)
+        steps = 2 if quick else 10
         results['step'] = [
-            bench_step(18, 32, 8 if quick else 256, 2 if quick else 10,
-                       args.channels_last),
-            bench_step(50, 64 if quick else 224, 2 if quick else 8,
-                       2 if quick else 10, args.channels_last)
+            bench_step(18, 32, 8 if quick else 256, steps, *options),
+            bench_step(50, 64 if quick else 224,
+                       2 if quick else 256 if gpu else 8, steps, *options)
         ]
     if 'lookup' in args.sections:
         results['lookup'] = bench_lookup(
             [256] if quick else [256, 4096],
             [4096] if quick else [4096, 65536, 98304, 1048576],
-            dense_limit_gb=8)
+            dense_limit_gb=32 if gpu else 8, rounds=1 if quick else 5,
+            amp=args.amp)
     if 'data' in args.sections:
         results['data'] = bench_data(1 if quick else 8)
     if 'e2e' in args.sections:
