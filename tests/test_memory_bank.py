@@ -167,7 +167,7 @@ def test_loading_another_bank_shape_is_a_clear_error():
         NNMemoryBank(50, 8).load_state_dict(state)
 
 
-def test_search_and_enqueue_under_autocast_keep_the_bank_fp32():
+def test_search_and_enqueue_under_autocast():
     bank = NNMemoryBank(32, 8)
     stored = torch.randn(32, 8)
     bank.enqueue(stored)
@@ -181,7 +181,6 @@ def test_search_and_enqueue_under_autocast_keep_the_bank_fp32():
     assert neighbours.dtype == torch.bfloat16
     torch.testing.assert_close(neighbours,
                                F.normalize(stored[picks], dim=1).bfloat16())
-    assert bank.bank.dtype == torch.float32
     # The rows are normalised in fp32, from the bf16 values as given.
     expected = queries.double() / queries.double().norm(dim=1, keepdim=True)
     torch.testing.assert_close(bank.bank[:4].double(), expected, rtol=0,
@@ -198,3 +197,30 @@ def test_similarity_blocks_share_one_buffer():
         pointers.add(block.data_ptr())
     assert starts == [0, 10, 20]  # the last block is partial: 3 keys
     assert len(pointers) == 1
+
+
+def test_search_under_autocast_runs_in_fp32():
+    # Key 1 is nearer by 3e-5 in cosine; in bf16 (or fp16) both similarities
+    # round to the same value and the first maximum, key 0, would win.
+    query = torch.tensor([[1.0, 0.0]])
+    bank = NNMemoryBank(2, 2)
+    bank.enqueue(torch.tensor([[1.0, 0.01], [1.0, 0.005]]))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        sim, idx = chunked_topk_cosine(query, bank.bank, 1, 2)
+        _, nearest = bank.nearest(query)
+    assert sim.dtype == torch.float32
+    assert idx.item() == nearest.item() == 1
+    assert brute_force_nearest(query, bank.bank).item() == 1
+    rounded = (query.bfloat16() @ bank.bank.bfloat16().T)[0]
+    assert rounded[0] == rounded[1]  # the tie the fp32 search avoids
+
+
+def test_search_of_inputs_that_require_grad():
+    queries = F.normalize(torch.randn(6, 4), dim=1).requires_grad_()
+    keys = F.normalize(torch.randn(9, 4), dim=1)
+    for k in (1, 3):
+        sim, idx = chunked_topk_cosine(queries, keys, k, 10)
+        expected_sim, expected_idx = (queries @ keys.T).topk(k, dim=1)
+        assert not sim.requires_grad
+        torch.testing.assert_close(sim, expected_sim.detach())
+        assert torch.equal(idx, expected_idx)

@@ -20,12 +20,23 @@ def _check_int(owner: str, name: str, value, low: int) -> None:
 
 def _similarity_blocks(queries: torch.Tensor, keys: torch.Tensor,
                        chunk: int) -> Iterator[Tuple[int, torch.Tensor]]:
-    """Yield ``(start, queries @ keys[start:start + chunk].T)``.
+    """Similarity blocks of ``queries`` against consecutive ``keys``.
 
-    Every block is written into one buffer allocated once. A fresh block
-    per chunk let glibc's heap, and so the process, grow with the bank: 19
-    to 83 MB of peak extra memory at 256 queries x 1M keys, 19.7 MB with
-    the buffer, at the same speed.
+    Every block is written into one buffer allocated once, so a block is
+    valid only until the next one is yielded. A fresh block per chunk let
+    glibc's heap, and so the process, grow with the bank: 19 to 83 MB of
+    peak extra memory at 256 queries x 1M keys, 19.7 MB with the buffer,
+    at the same speed.
+
+    Args:
+        queries (Tensor): ``(N, C)``.
+        keys (Tensor): ``(M, C)``, of ``queries``' dtype.
+        chunk (int): Keys per block.
+
+    Yields:
+        tuple[int, Tensor]: ``start`` and the ``(N, chunk)`` block
+        ``queries @ keys[start:start + chunk].T`` (fewer columns at the
+        end).
     """
     n = queries.size(0)
     buffer = queries.new_empty(n * min(chunk, keys.size(0)))
@@ -35,13 +46,15 @@ def _similarity_blocks(queries: torch.Tensor, keys: torch.Tensor,
         yield start, torch.mm(queries, part.T, out=block)
 
 
+@torch.no_grad()
 def chunked_topk_cosine(queries: torch.Tensor, keys: torch.Tensor, k: int,
                         chunk_elems: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Top-k dot products of ``queries`` against ``keys``, chunk by chunk.
 
     Only a ``(N, chunk)`` block of similarities exists at a time, so the
     extra memory is bounded by ``chunk_elems`` whatever the number of keys.
-    The products run in ``queries``' dtype, also under autocast.
+    The products run in ``queries``' dtype, also under autocast, and carry
+    no gradient.
 
     Args:
         queries (Tensor): ``(N, C)``, L2-normalised.
