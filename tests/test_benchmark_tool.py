@@ -6,6 +6,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -28,10 +30,14 @@ def test_benchmark_quick_writes_every_section(tmp_path):
     assert '== lookup' in run.stdout
 
 
-def test_amp_without_a_gpu_is_a_clear_error():
+@pytest.mark.parametrize('args, message', [
+    (['--amp'], '--amp needs a CUDA GPU'),
+    (['--bank-size', '4'], '--bank-size (4) must hold one view\'s batch (8)'),
+])
+def test_bad_options_are_clear_errors(args, message):
     run = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', '--amp', '--quick'],
+        [sys.executable, 'tools/benchmark.py', '--quick', *args],
         cwd=ROOT, capture_output=True, text=True,
         env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
     assert run.returncode == 2
-    assert '--amp needs a CUDA GPU' in run.stderr
+    assert message in run.stderr

@@ -1,16 +1,18 @@
 """Measure NNCLR's cost against mmpretrain's SimCLR and the hardware.
 
     python tools/benchmark.py [--sections step lookup data e2e] [--quick]
-        [--channels-last] [--amp] [--bank-size N] [--out benchmark.json]
+        [--channels-last] [--amp] [--bank-size N] [--r50-batch N]
+        [--out benchmark.json]
 
 step:   a training step of NNCLR vs SimCLR, same ResNet, interleaved in one
         process (who goes first alternates), median of several steps; the
         ratio is NNCLR / SimCLR. ResNet-50 runs at 224 px with batch 256 on
-        a GPU, 8 on the CPU.
-lookup: support-set search, chunked (the plugin's) vs dense, time (median
-        over rounds that alternate the two, each a torch.utils.benchmark
-        median) and peak extra memory (growth of the peak RSS of a fresh
-        process on the CPU, max allocated on a GPU).
+        a GPU (in fp32 that may not fit 40 GB: --amp or --r50-batch), 8 on
+        the CPU.
+lookup: support-set search in fp32, chunked (the plugin's) vs dense, time
+        (median over rounds that alternate the two, each a
+        torch.utils.benchmark median) and peak extra memory (growth of the
+        peak RSS of a fresh process on the CPU, max allocated on a GPU).
 data:   two-view augmentation throughput (images/s) of the quickstart's
         SimCLR pipeline and of BYOL's 224 px pipeline, pillow vs cv2.
 e2e:    quickstart training samples/s, data loading included.
@@ -117,31 +119,20 @@ def bench_step(depth, size, batch, steps, channels_last, amp, bank_size):
 
 
 # -- lookup ----------------------------------------------------------------
-def _search(batch, bank_size, mode, amp):
+def _search(batch, bank_size, mode):
+    # Both in fp32: the plugin's search is fp32 also under --amp.
     dev = device()
     queries = F.normalize(torch.randn(batch, 256, device=dev), dim=1)
     bank = F.normalize(torch.randn(bank_size, 256, device=dev), dim=1)
     if mode == 'dense':
-        def search():
-            return (queries @ bank.T).argmax(1)
-    else:
-        def search():
-            return chunked_topk_cosine(queries, bank, 1,
+        return lambda: (queries @ bank.T).argmax(1)
+    return lambda: chunked_topk_cosine(queries, bank, 1,
                                        DEFAULT_CHUNK_ELEMS)[1]
-    if not amp:
-        return search
-
-    def autocast_search():
-        # As in training under --amp: the fp32 bank, autocast matmuls.
-        with torch.autocast(dev.type):
-            return search()
-
-    return autocast_search
 
 
-def _peak_extra_mb(batch, bank_size, mode, amp):
+def _peak_extra_mb(batch, bank_size, mode):
     """Peak memory the search adds on top of queries and bank."""
-    fn = _search(batch, bank_size, mode, amp)
+    fn = _search(batch, bank_size, mode)
     if device().type == 'cuda':
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()
@@ -166,12 +157,12 @@ def _status_kb(field: str) -> int:
     raise KeyError(field)
 
 
-def bench_lookup(batches, bank_sizes, dense_limit_gb, rounds, amp):
+def bench_lookup(batches, bank_sizes, dense_limit_gb, rounds):
     rows = []
     ctx = multiprocessing.get_context('spawn')
     for batch in batches:
         for bank_size in bank_sizes:
-            row = dict(batch=batch, bank=bank_size, amp=amp)
+            row = dict(batch=batch, bank=bank_size)
             modes = ['chunked', 'dense']
             if batch * bank_size * 4 > dense_limit_gb * 2**30:
                 row['dense_ms'] = row['dense_peak_mb'] = None
@@ -179,7 +170,7 @@ def bench_lookup(batches, bank_sizes, dense_limit_gb, rounds, amp):
             timers = {
                 mode: torch_benchmark.Timer(
                     stmt='fn()',
-                    globals=dict(fn=_search(batch, bank_size, mode, amp)))
+                    globals=dict(fn=_search(batch, bank_size, mode)))
                 for mode in modes
             }
             # Alternate the modes: a slow spell of a shared machine then
@@ -195,7 +186,7 @@ def bench_lookup(batches, bank_sizes, dense_limit_gb, rounds, amp):
                 with ctx.Pool(1) as pool:  # fresh process: clean peak
                     row[f'{mode}_peak_mb'] = round(
                         pool.apply(_peak_extra_mb,
-                                   (batch, bank_size, mode, amp)), 1)
+                                   (batch, bank_size, mode)), 1)
             if row['dense_ms']:
                 row['chunked_over_dense'] = round(
                     row['chunked_ms'] / row['dense_ms'], 3)
@@ -277,10 +268,13 @@ def main():
     parser.add_argument('--channels-last', action='store_true',
                         help='NHWC backbones in the step section')
     parser.add_argument('--amp', action='store_true',
-                        help='steps and lookups under fp16 autocast (GPU)')
+                        help='training steps under fp16 autocast (GPU)')
     parser.add_argument('--bank-size', type=int, default=4096,
                         help='support-set size in the step section '
                         '(the quickstart\'s; the paper uses 98304)')
+    parser.add_argument('--r50-batch', type=int,
+                        help='images per view of the ResNet-50 step; '
+                        'defaults to 256 on a GPU, 8 on the CPU')
     parser.add_argument('--out', default='benchmark.json')
     args = parser.parse_args()
     if args.amp and device().type != 'cuda':
@@ -288,6 +282,11 @@ def main():
                      'refuses the CPU')
     quick = args.quick
     gpu = device().type == 'cuda'
+    r18_batch = 8 if quick else 256
+    r50_batch = args.r50_batch or (2 if quick else 256 if gpu else 8)
+    if args.bank_size < max(r18_batch, r50_batch):
+        parser.error(f'--bank-size ({args.bank_size}) must hold one view\'s '
+                     f'batch ({max(r18_batch, r50_batch)})')
     results = dict(machine=dict(
         device=(torch.cuda.get_device_name() if torch.cuda.is_available()
                 else f'CPU: {platform.processor() or platform.machine()}'),
@@ -296,16 +295,15 @@ def main():
         options = (args.channels_last, args.amp, args.bank_size)
         steps = 2 if quick else 10
         results['step'] = [
-            bench_step(18, 32, 8 if quick else 256, steps, *options),
-            bench_step(50, 64 if quick else 224,
-                       2 if quick else 256 if gpu else 8, steps, *options)
+            bench_step(18, 32, r18_batch, steps, *options),
+            bench_step(50, 64 if quick else 224, r50_batch, steps,
+                       *options)
         ]
     if 'lookup' in args.sections:
         results['lookup'] = bench_lookup(
             [256] if quick else [256, 4096],
             [4096] if quick else [4096, 65536, 98304, 1048576],
-            dense_limit_gb=32 if gpu else 8, rounds=1 if quick else 5,
-            amp=args.amp)
+            dense_limit_gb=32 if gpu else 8, rounds=1 if quick else 5)
     if 'data' in args.sections:
         results['data'] = bench_data(1 if quick else 8)
     if 'e2e' in args.sections:
