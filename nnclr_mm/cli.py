@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import tempfile
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -50,17 +51,28 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def runner_with_checkpoint(args: argparse.Namespace) -> Runner:
-    """A runner for ``args.config`` whose model holds ``args.checkpoint``
-    (work dir: ``args.work_dir`` or a temporary one), in eval mode."""
-    import tempfile
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+def require_checkpoint(path: str) -> None:
+    """Fail before any building, naming ``path``, if it is no file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+
+
+def config_for_checkpoint(args: argparse.Namespace) -> Config:
+    """:func:`load_config` for evaluating ``args.checkpoint``: it must
+    exist, the work dir is ``args.work_dir`` or a temporary one, and the
+    runner itself neither loads nor resumes anything."""
+    require_checkpoint(args.checkpoint)
     args.work_dir = args.work_dir or tempfile.mkdtemp(prefix='nnclr_mm_')
     cfg = load_config(args)
     cfg.load_from = None
     cfg.resume = False
-    runner = build_runner(cfg)
+    return cfg
+
+
+def runner_with_checkpoint(args: argparse.Namespace) -> Runner:
+    """A runner for ``args.config`` whose model holds ``args.checkpoint``
+    (see :func:`config_for_checkpoint`), in eval mode."""
+    runner = build_runner(config_for_checkpoint(args))
     runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     runner.model.eval()
     return runner

@@ -9,14 +9,12 @@ whatever algorithm (NNCLR, SimCLR, MoCo, BYOL ...) produced them.
 """
 import argparse
 import json
-import os.path as osp
-import tempfile
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
-from nnclr_mm.cli import add_runner_args, build_runner, load_config
+from nnclr_mm.cli import add_runner_args, build_runner, config_for_checkpoint
 
 
 def parse_args():
@@ -41,17 +39,12 @@ def knn_runner(cfg: Config, features: str) -> Runner:
         raise ValueError(f'{cfg.filename}: val_cfg must be a KNNValLoop, '
                          f'got {cfg.get("val_cfg")}')
     cfg.val_cfg.features = features
-    cfg.load_from = None
-    cfg.resume = False
     return build_runner(cfg)
 
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    args.work_dir = args.work_dir or tempfile.mkdtemp(prefix='knn_eval_')
-    cfg = load_config(args)
+    cfg = config_for_checkpoint(args)
     for key in ('k', 'temperature'):
         if getattr(args, key) is not None:
             cfg.val_cfg[key] = getattr(args, key)

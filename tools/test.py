@@ -5,9 +5,13 @@ tools/test.py CLI (e.g. the linear probe of an NNCLR backbone).
 """
 import argparse
 import json
-import os.path as osp
 
-from nnclr_mm.cli import add_runner_args, build_runner, load_config
+from nnclr_mm.cli import (
+    add_runner_args,
+    build_runner,
+    load_config,
+    require_checkpoint,
+)
 
 
 def parse_args():
@@ -21,8 +25,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    require_checkpoint(args.checkpoint)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     metrics = build_runner(cfg).test()
