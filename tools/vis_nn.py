@@ -46,10 +46,13 @@ def main():
                                       args.features)
     queries, query_labels = embed_dataset(runner.model, query_loader,
                                           args.features)
+    # Neighbours of every held-out image: the shown ones and the accuracy
+    # over all come from one search.
+    _, all_idx = chunked_topk_cosine(queries, bank, args.topk,
+                                     DEFAULT_CHUNK_ELEMS)
     rng = np.random.RandomState(args.seed)
     picked = rng.choice(len(queries), args.num_queries, replace=False)
-    _, idx = chunked_topk_cosine(queries[picked], bank, args.topk,
-                                 DEFAULT_CHUNK_ELEMS)
+    idx = all_idx[picked]
 
     bank_set, query_set = bank_loader.dataset, query_loader.dataset
     labelled = bool((bank_labels >= 0).all() and (query_labels >= 0).all())
@@ -61,9 +64,6 @@ def main():
         neighbour_labels=bank_labels[idx].tolist() if labelled else None,
         title=f'{args.topk} nearest neighbours ({args.features})')
     if accuracy is not None:
-        # The same measure over every held-out image, not only the shown.
-        _, all_idx = chunked_topk_cosine(queries, bank, args.topk,
-                                         DEFAULT_CHUNK_ELEMS)
         overall = (bank_labels[all_idx] == query_labels[:, None]).float()
         print(f'neighbour accuracy: shown {100 * accuracy:.1f}%, all '
               f'{len(queries)} queries {100 * overall.mean().item():.1f}%')

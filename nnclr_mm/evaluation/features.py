@@ -8,6 +8,14 @@ from mmengine.model import is_model_wrapper
 FEATURES = ('backbone', 'neck', 'pixels')
 
 
+def check_features(owner: str, features: str) -> None:
+    """Raise an error naming ``owner`` unless ``features`` is in
+    :data:`FEATURES`."""
+    if features not in FEATURES:
+        raise ValueError(f'{owner}: features must be one of {FEATURES}, '
+                         f'got {features!r}')
+
+
 @torch.no_grad()
 def embed_batch(model,
                 data_batch: dict,
@@ -29,9 +37,7 @@ def embed_batch(model,
     Returns:
         tuple[Tensor, Sequence]: ``(N, C)`` features and the data samples.
     """
-    if features not in FEATURES:
-        raise ValueError(
-            f'features must be one of {FEATURES}, got {features!r}')
+    check_features('embed_batch', features)
     if is_model_wrapper(model):
         model = model.module
     data = model.data_preprocessor(data_batch, False)

@@ -6,7 +6,7 @@ from mmengine.runner import ValLoop
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
-from .features import FEATURES, embed_batch
+from .features import check_features, embed_batch
 from .knn import weighted_knn_scores
 
 
@@ -39,7 +39,6 @@ class KNNValLoop(ValLoop):
         fp16 (bool): Extract features under autocast. Defaults to False.
     """
 
-
     def __init__(self,
                  runner,
                  dataloader: Union[DataLoader, Dict],
@@ -49,9 +48,7 @@ class KNNValLoop(ValLoop):
                  temperature: float = 0.07,
                  features: str = 'backbone',
                  fp16: bool = False) -> None:
-        if features not in FEATURES:
-            raise ValueError(f'KNNValLoop: features must be one of '
-                             f'{FEATURES}, got {features!r}')
+        check_features('KNNValLoop', features)
         super().__init__(runner, dataloader, evaluator, fp16)
         self.features = features
         if isinstance(bank_dataloader, dict):
