@@ -43,4 +43,3 @@ def weighted_knn_scores(
     scores = torch.zeros(len(queries), num_classes, device=queries.device)
     scores.scatter_add_(1, bank_labels.to(idx.device)[idx], votes)
     return scores / scores.sum(1, keepdim=True)
-
