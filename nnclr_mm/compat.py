@@ -1,8 +1,10 @@
 """Fixes for the OpenMMLab 2.0 releases on today's Python stack.
 
 mmengine 0.10, mmcv 2.2 and mmpretrain 1.2 are no longer maintained and
-break on setuptools >= 81, numpy 2 and torch >= 2.6 in known ways. Each fix
-below replaces one function with a correct one; none disables a check.
+break on setuptools >= 81, numpy 2 and torch >= 2.6 in known ways, and
+mmengine's runner mishandles configs inherited from ``mmpretrain::`` bases.
+Each fix below replaces one function with a correct one; none disables a
+check.
 :func:`apply_all` is called once when ``nnclr_mm`` is imported.
 """
 import importlib.metadata
@@ -343,9 +345,58 @@ def fix_cpu_distributed() -> None:
             MMDistributedDataParallel.__init__)
 
 
+# ---------------------------------------------------------------------------
+# 5. mmengine tags every dict a config inherits from a ``mmpretrain::`` base
+#    with ``_scope_='mmpretrain'``, and ``Runner.build_dataloader`` passes all
+#    keys of ``collate_fn`` but ``type`` to the function:
+#    ``default_collate() got an unexpected keyword argument '_scope_'``.
+# ---------------------------------------------------------------------------
+def _scoped_collate_fn(build_dataloader: Callable) -> Callable:
+    """Wrap ``Runner.build_dataloader`` so that a ``collate_fn`` with a
+    ``_scope_`` key is resolved in that scope, as ``build_from_cfg`` resolves
+    ``_scope_`` of any other component, instead of receiving it."""
+    import copy
+    import functools
+
+    from mmengine.registry import FUNCTIONS
+
+    @functools.wraps(build_dataloader)
+    def wrapper(dataloader, *args, **kwargs):
+        collate_fn = (dataloader.get('collate_fn')
+                      if isinstance(dataloader, dict) else None)
+        if isinstance(collate_fn, dict) and '_scope_' in collate_fn:
+            dataloader = copy.copy(dataloader)
+            collate_fn = dict(collate_fn)
+            scope = collate_fn.pop('_scope_')
+            if isinstance(collate_fn.get('type'), str):
+                with FUNCTIONS.switch_scope_and_registry(scope) as registry:
+                    function = registry.get(collate_fn['type'])
+                if function is None:
+                    raise KeyError(
+                        f'collate_fn type {collate_fn["type"]!r} is not in '
+                        f'the {scope}::function registry')
+                collate_fn['type'] = function
+            dataloader['collate_fn'] = collate_fn
+        return build_dataloader(dataloader, *args, **kwargs)
+
+    wrapper.__wrapped_by_nnclr_mm__ = True
+    return wrapper
+
+
+def fix_collate_fn_scope() -> None:
+    """Let dataloaders inherited from ``mmpretrain::`` bases build."""
+    from mmengine.runner import FlexibleRunner, Runner
+
+    for runner in (Runner, FlexibleRunner):
+        build = runner.__dict__['build_dataloader'].__func__
+        if not hasattr(build, '__wrapped_by_nnclr_mm__'):
+            runner.build_dataloader = staticmethod(_scoped_collate_fn(build))
+
+
 def apply_all() -> None:
     """Apply every fix in this module. Safe to call more than once."""
     fix_package_utils()
     fix_adjust_hue()
     allow_checkpoint_types()
     fix_cpu_distributed()
+    fix_collate_fn_scope()

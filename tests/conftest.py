@@ -56,3 +56,103 @@ def build_tiny_nnclr():
         return MODELS.build(tiny_nnclr_cfg(**kwargs))
 
     return build
+
+
+# Tiny datasets in each dataset's own on-disk layout, for running the
+# shipped configs through the real tools (tests/test_shipped_configs.py).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def run_tool(monkeypatch):
+    """Run ``tools/<path>`` in this process as its command line would, from
+    the repository root; ``sys.argv`` is restored afterwards."""
+    import runpy
+    import sys
+
+    def run(tool, *args):
+        monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
+        monkeypatch.chdir(ROOT)
+        runpy.run_path(os.path.join(ROOT, 'tools', tool),
+                       run_name='__main__')
+
+    return run
+
+
+def _write_idx(path, array):
+    import gzip
+    header = bytes([0, 0, 0x08, array.ndim]) + b''.join(
+        int(n).to_bytes(4, 'big') for n in array.shape)
+    with gzip.open(path, 'wb') as f:
+        f.write(header + array.astype('uint8').tobytes())
+
+
+@pytest.fixture(scope='session')
+def fashion_mnist_root(tmp_path_factory):
+    """The first 64 training and 32 test images of the real Fashion-MNIST,
+    as gzipped IDX files (Debian's and Zalando's layout)."""
+    from nnclr_mm.datasets.fashion_mnist import (
+        _FILES,
+        DEBIAN_ROOT,
+        find_idx_file,
+        read_idx,
+    )
+    root = tmp_path_factory.mktemp('fashion-mnist')
+    for split, num in (('train', 64), ('test', 32)):
+        for name in _FILES[split]:
+            data = read_idx(find_idx_file(DEBIAN_ROOT, name))[:num]
+            _write_idx(root / f'{name}.gz', data)
+    return root
+
+
+@pytest.fixture(scope='session')
+def imagenet_root(tmp_path_factory):
+    """ImageNet's layout with 8 training and 4 validation JPEGs of 2
+    classes: ``train/<wnid>/*.JPEG``, ``val/*.JPEG``, ``meta/{train,val}.txt``
+    (mmpretrain's ``ImageNet`` with ``split='train'`` or ``'val'``)."""
+    import numpy as np
+    from PIL import Image
+    root = tmp_path_factory.mktemp('imagenet')
+    rng = np.random.RandomState(0)
+    (root / 'meta').mkdir()
+    lines = []
+    for i in range(8):
+        wnid = ('n01440764', 'n01443537')[i % 2]
+        (root / 'train' / wnid).mkdir(parents=True, exist_ok=True)
+        name = f'{wnid}/{wnid}_{i}.JPEG'
+        Image.fromarray(rng.randint(0, 256, (240, 320, 3), np.uint8)).save(
+            root / 'train' / name, format='JPEG')
+        lines.append(f'{name} {i % 2}')
+    (root / 'meta' / 'train.txt').write_text('\n'.join(lines) + '\n')
+    (root / 'val').mkdir()
+    lines = []
+    for i in range(4):
+        name = f'ILSVRC2012_val_{i + 1:08d}.JPEG'
+        Image.fromarray(rng.randint(0, 256, (256, 300, 3), np.uint8)).save(
+            root / 'val' / name, format='JPEG')
+        lines.append(f'{name} {i % 2}')
+    (root / 'meta' / 'val.txt').write_text('\n'.join(lines) + '\n')
+    return root
+
+
+@pytest.fixture(scope='session')
+def cifar10_root(tmp_path_factory):
+    """CIFAR-10's python version (``cifar-10-batches-py``: five training
+    batches, ``test_batch``, ``batches.meta``) with 8 images per batch."""
+    import pickle
+
+    import numpy as np
+    root = tmp_path_factory.mktemp('cifar10')
+    folder = root / 'cifar-10-batches-py'
+    folder.mkdir()
+    rng = np.random.RandomState(0)
+    names = [f'data_batch_{i}' for i in range(1, 6)] + ['test_batch']
+    for name in names:
+        batch = dict(
+            data=rng.randint(0, 256, (8, 3072), np.uint8),
+            labels=[i % 10 for i in range(8)])
+        (folder / name).write_bytes(pickle.dumps(batch))
+    meta = dict(label_names=['airplane', 'automobile', 'bird', 'cat', 'deer',
+                             'dog', 'frog', 'horse', 'ship', 'truck'])
+    (folder / 'batches.meta').write_bytes(pickle.dumps(meta))
+    return root

@@ -195,3 +195,48 @@ def test_restricted_getattr_allows_only_history_buffer_statistics():
         compat.history_buffer_getattr(HistoryBuffer, '__init__')
     with pytest.raises(pickle.UnpicklingError, match='refusing'):
         compat.history_buffer_getattr(sys, 'exit')
+
+
+# 5. collate_fn of configs inherited from mmpretrain:: bases -----------------
+@pytest.fixture
+def simclr_loader_cfg(tmp_path, imagenet_root):
+    """mmpretrain's own SimCLR ImageNet loader, as a user inherits it."""
+    cfg_file = tmp_path / 'cfg.py'
+    cfg_file.write_text(
+        "_base_ = 'mmpretrain::simclr/"
+        "simclr_resnet50_16xb256-coslr-200e_in1k.py'\n")
+    loader = Config.fromfile(str(cfg_file)).train_dataloader
+    assert loader.collate_fn == dict(type='default_collate',
+                                     _scope_='mmpretrain')
+    loader.update(batch_size=2, num_workers=0, persistent_workers=False)
+    loader.dataset.data_root = str(imagenet_root)
+    return loader
+
+
+def test_unpatched_build_dataloader_passes_scope_to_collate_fn(
+        simclr_loader_cfg):
+    from mmengine.runner import Runner
+    unpatched = Runner.build_dataloader.__wrapped__
+    loader = unpatched(simclr_loader_cfg)
+    with pytest.raises(TypeError, match="unexpected keyword argument "
+                       "'_scope_'"):
+        next(iter(loader))
+
+
+def test_dataloader_of_mmpretrain_base_collates(simclr_loader_cfg):
+    from mmengine.runner import Runner
+    batch = next(iter(Runner.build_dataloader(simclr_loader_cfg)))
+    views = batch['inputs']
+    assert [v.shape for v in views] == [(2, 3, 224, 224)] * 2
+    assert len(batch['data_samples']) == 2
+
+
+def test_scoped_collate_fn_of_unknown_type_is_named():
+    from mmengine.runner import Runner
+    loader = dict(dataset=[0, 1], batch_size=2,
+                  sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='no_such_collate',
+                                  _scope_='mmpretrain'))
+    with pytest.raises(KeyError, match="'no_such_collate' is not in the "
+                       'mmpretrain::function registry'):
+        Runner.build_dataloader(loader)
