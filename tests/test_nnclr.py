@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
+import nnclr_mm  # noqa: F401
+
 
 def views(n=8, size=32, seed=1):
     g = torch.Generator().manual_seed(seed)
@@ -214,3 +216,44 @@ def test_a_mixed_precision_step_keeps_a_unit_bank(build_tiny_nnclr):
     loss.backward()
     grads = param_grads(model)
     assert grads and all(torch.isfinite(g).all() for g in grads.values())
+
+
+def test_a_backbone_that_pools_already_trains_with_the_neck(tiny_cfg):
+    """mmpretrain's ConvNeXt returns pooled (N, C) features by default."""
+    from mmpretrain.registry import MODELS
+    cfg = tiny_cfg()
+    cfg['backbone'] = dict(type='ConvNeXt', arch='atto')
+    cfg['neck'].update(in_channels=320, with_avg_pool=False)
+    model = MODELS.build(cfg)
+    model.train()
+    before = model.backbone.downsample_layers[0][0].weight.detach().clone()
+    optim = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = model.loss(views(n=4), samples(range(4)))['loss']
+    assert torch.isfinite(loss)
+    loss.backward()
+    optim.step()
+    after = model.backbone.downsample_layers[0][0].weight
+    assert not torch.equal(before, after)
+    assert model.memory_bank.num_filled.item() == 4
+
+
+def test_pooled_features_with_avg_pool_on_name_the_key(tiny_cfg):
+    from mmpretrain.registry import MODELS
+    cfg = tiny_cfg()
+    cfg['backbone'] = dict(type='ConvNeXt', arch='atto')
+    cfg['neck'].update(in_channels=320)
+    model = MODELS.build(cfg)
+    with pytest.raises(ValueError, match=r'returns shape \(8, 320\); .* '
+                       r'set model.neck.with_avg_pool=False'):
+        model.loss(views(n=4))
+
+
+def test_neck_width_mismatch_names_both_widths(tiny_cfg):
+    from mmpretrain.registry import MODELS
+    cfg = tiny_cfg()
+    cfg['neck'].update(in_channels=2048)  # a ResNet-50 neck on ResNet-18
+    model = MODELS.build(cfg)
+    with pytest.raises(ValueError, match=r'backbone outputs 512 channels .*'
+                       r'model.neck.in_channels is 2048; set '
+                       r'model.neck.in_channels=512'):
+        model.loss(views(n=4))
