@@ -7,7 +7,11 @@
 # Two differences by design: both views share one BN batch (lightly runs
 # them separately), and an empty bank returns the query itself (lightly
 # starts from random vectors).
-_base_ = './_base_/ssl_runtime.py'
+_base_ = [
+    './_base_/ssl_runtime.py',
+    # tools/test.py: kNN of the backbone on CIFAR-10's test split.
+    './_base_/datasets/cifar10_knn.py',
+]
 
 # lightly's SimCLRTransform defaults at input_size=32.
 view_pipeline = [

@@ -6,6 +6,8 @@ _base_ = [
     # (0.4, 0.4, 0.2, 0.1) p = 0.8, grayscale p = 0.2, RRC 224.
     'mmpretrain::_base_/datasets/imagenet_bs32_byol.py',
     'mmpretrain::_base_/default_runtime.py',
+    # tools/test.py: kNN of the backbone, training set votes for val.
+    './_base_/datasets/imagenet_knn.py',
 ]
 custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
 

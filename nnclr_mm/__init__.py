@@ -21,12 +21,13 @@ from .engine import (  # noqa: E402
     PreemptionCheckpointHook,
     RNGStateHook,
 )
-from .evaluation import KNNValLoop  # noqa: E402
+from .evaluation import KNNTestLoop, KNNValLoop  # noqa: E402
 from .models import NNCLR, NNCLRHead, NNCLRLoss, NNCLRNeck, NNMemoryBank  # noqa: E402
 
 __version__ = '0.1.0'
 __all__ = [
-    'InvalidLossHook', 'KNNValLoop', 'NNCLR', 'NNCLRHead', 'NNCLRLoss',
-    'NNCLRNeck', 'NNMemoryBank', 'NNMemoryBankHook', 'OfflineFashionMNIST',
-    'PreemptionCheckpointHook', 'RNGStateHook', '__version__'
+    'InvalidLossHook', 'KNNTestLoop', 'KNNValLoop', 'NNCLR', 'NNCLRHead',
+    'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank', 'NNMemoryBankHook',
+    'OfflineFashionMNIST', 'PreemptionCheckpointHook', 'RNGStateHook',
+    '__version__'
 ]

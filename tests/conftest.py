@@ -63,18 +63,20 @@ def build_tiny_nnclr():
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture
-def run_tool(monkeypatch):
+@pytest.fixture(scope='session')
+def run_tool():
     """Run ``tools/<path>`` in this process as its command line would, from
-    the repository root; ``sys.argv`` is restored afterwards."""
+    the repository root; ``sys.argv`` and the working directory are
+    restored afterwards."""
     import runpy
     import sys
 
     def run(tool, *args):
-        monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-        monkeypatch.chdir(ROOT)
-        runpy.run_path(os.path.join(ROOT, 'tools', tool),
-                       run_name='__main__')
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sys, 'argv', [tool, *map(str, args)])
+            patch.chdir(ROOT)
+            runpy.run_path(os.path.join(ROOT, 'tools', tool),
+                           run_name='__main__')
 
     return run
 

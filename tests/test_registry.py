@@ -50,4 +50,5 @@ def test_plugin_keeps_every_mmpretrain_name_and_adds_its_own():
                      ('HOOKS', 'PreemptionCheckpointHook'),
                      ('DATASETS', 'OfflineFashionMNIST'),
                      ('LOOPS', 'KNNValLoop'),
+                     ('LOOPS', 'KNNTestLoop'),
                      ('TRANSFORMS', 'SafeLoadImageFromFile')}

@@ -2,10 +2,8 @@
 import json
 import os
 import os.path as osp
-import runpy
 import struct
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -29,13 +27,6 @@ SERIAL = [
 SERIAL_VAL = [
     'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False'
 ]
-
-
-def run_tool(tool, *args, monkeypatch):
-    """Run ``tools/<tool>`` in this process, as its command line would."""
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    monkeypatch.chdir(ROOT)
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 def png_size(path):
@@ -132,7 +123,7 @@ def calibrate_bn(model, num=512):
 
 
 def test_linear_probe_loads_an_nnclr_backbone(tmp_path, build_tiny_nnclr,
-                                              monkeypatch):
+                                              run_tool):
     nnclr = build_tiny_nnclr()
     calibrate_bn(nnclr)
     ckpt = tmp_path / 'nnclr.pth'
@@ -155,8 +146,7 @@ def test_linear_probe_loads_an_nnclr_backbone(tmp_path, build_tiny_nnclr,
              f'model.backbone.init_cfg.checkpoint={ckpt}',
              'train_dataloader.dataset.indices=1024',
              'train_dataloader.batch_size=64', 'train_cfg.max_epochs=2',
-             'val_dataloader.dataset.indices=256', *SERIAL, *SERIAL_VAL,
-             monkeypatch=monkeypatch)
+             'val_dataloader.dataset.indices=256', *SERIAL, *SERIAL_VAL)
     trained = torch.load(checkpoint_of(work_dir), weights_only=True)
     for name, value in expected.items():
         if 'num_batches_tracked' not in name:
@@ -167,8 +157,7 @@ def test_linear_probe_loads_an_nnclr_backbone(tmp_path, build_tiny_nnclr,
              tmp_path / 'test', '--out', out, '--cfg-options',
              'test_dataloader.dataset.indices=256',
              'test_dataloader.num_workers=0',
-             'test_dataloader.persistent_workers=False',
-             monkeypatch=monkeypatch)
+             'test_dataloader.persistent_workers=False')
     metrics = json.loads(out.read_text())
     # Chance is 10 %; 32 steps on random conv features reach about 50 %.
     assert 35.0 < metrics['accuracy/top1'] <= 100.0
@@ -205,7 +194,7 @@ def test_nnclr_trains_on_a_folder_of_user_images(tmp_path):
     assert sorted(bank.labels[:16].tolist()) == [0] * 8 + [1] * 8
 
 
-def test_nnclr_and_mmpretrain_methods_side_by_side(tmp_path, monkeypatch):
+def test_nnclr_and_mmpretrain_methods_side_by_side(tmp_path, run_tool):
     methods = {
         'nnclr': (QUICKSTART, ['model.memory_bank.size=256']),
         'simclr': ('configs/compare/'
@@ -222,7 +211,7 @@ def test_nnclr_and_mmpretrain_methods_side_by_side(tmp_path, monkeypatch):
         run_tool('train.py', config, '--work-dir', work_dir, '--no-validate',
                  '--cfg-options', 'train_dataloader.dataset.indices=256',
                  'train_dataloader.batch_size=64', 'train_cfg.max_epochs=1',
-                 *options, *SERIAL, monkeypatch=monkeypatch)
+                 *options, *SERIAL)
         out = tmp_path / f'{name}.json'
         run_tool('knn_eval.py', KNN, checkpoint_of(work_dir), '--out', out,
                  '--work-dir', tmp_path / 'knn', '--cfg-options',
@@ -230,7 +219,7 @@ def test_nnclr_and_mmpretrain_methods_side_by_side(tmp_path, monkeypatch):
                  'val_cfg.bank_dataloader.dataset.indices=1000',
                  'val_cfg.bank_dataloader.num_workers=0',
                  'val_cfg.bank_dataloader.persistent_workers=False',
-                 *SERIAL_VAL, monkeypatch=monkeypatch)
+                 *SERIAL_VAL)
         results[name] = json.loads(out.read_text())['backbone']['knn_top1']
     # The four methods trained four different backbones (knn_eval loads
     # each strictly, so a mismatch would have raised), and their features

@@ -39,9 +39,7 @@ train_dataloader = dict(
     dataset=dict(type='OfflineFashionMNIST',
                  data_root={{_base_.data_root}}, split='train',
                  pipeline=train_pipeline))
-# Accuracy of the classifier on the test split (the base's val_dataloader).
-test_dataloader = {{_base_.val_dataloader}}
-test_evaluator = {{_base_.val_evaluator}}
+# Accuracy of the classifier on the base's test split.
 
 max_epochs = 10
 optim_wrapper = dict(
@@ -52,6 +50,7 @@ param_scheduler = [
          begin=0, end=max_epochs, convert_to_iter_based=True)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(_delete_=True)  # the classifier's own, not the base's kNN
-test_cfg = dict()
+# The classifier's own loops, not the base's kNN.
+val_cfg = dict(_delete_=True)
+test_cfg = dict(_delete_=True)
 default_hooks = dict(logger=dict(interval=50))

@@ -2,6 +2,8 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
 from mmengine.dist import broadcast_object_list, collect_results
+from mmengine.hooks import LoggerHook
+from mmengine.logging import print_log
 from mmengine.runner import ValLoop
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
@@ -23,7 +25,11 @@ class KNNValLoop(ValLoop):
     ``knn_top5``, ... mmselfsup had this protocol as a tool; mmpretrain has
     none. With ``features='pixels'`` the same classifier runs on the
     preprocessed images themselves: the baseline any representation should
-    beat.
+    beat. :class:`KNNTestLoop` is the same evaluation as the runner's test
+    loop (``tools/test.py``).
+
+    Both passes log their progress: the bank every ``LoggerHook.interval``
+    batches, the held-out set through the runner's ``LoggerHook``.
 
     Args:
         runner (Runner): The runner.
@@ -38,6 +44,9 @@ class KNNValLoop(ValLoop):
             ``'backbone'``.
         fp16 (bool): Extract features under autocast. Defaults to False.
     """
+
+    #: Which of the runner's hooks the loop calls: ``before_val`` ...
+    stage = 'val'
 
     def __init__(self,
                  runner,
@@ -66,10 +75,16 @@ class KNNValLoop(ValLoop):
     def bank(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """Features and labels of the whole bank set, on every rank."""
         local = []
-        for data_batch in self.bank_dataloader:
+        num_batches = len(self.bank_dataloader)
+        interval = next((hook.interval for hook in self.runner.hooks
+                         if isinstance(hook, LoggerHook)), 50)
+        for idx, data_batch in enumerate(self.bank_dataloader):
             feats, samples = self.embed(data_batch)
             local += [(f.cpu(), s.gt_label.item())
                       for f, s in zip(feats, samples)]
+            if (idx + 1) % interval == 0 or idx + 1 == num_batches:
+                print_log(f'kNN bank ({self.stage}): embedded batch '
+                          f'[{idx + 1}/{num_batches}]', logger='current')
         gathered = [
             collect_results(local, len(self.bank_dataloader.dataset), 'cpu')
         ]
@@ -79,8 +94,9 @@ class KNNValLoop(ValLoop):
 
     def run(self) -> dict:
         """Embed the bank, classify the held-out set, return the metrics."""
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
+        stage = self.stage
+        self.runner.call_hook(f'before_{stage}')
+        self.runner.call_hook(f'before_{stage}_epoch')
         self.runner.model.eval()
         bank_feats, bank_labels = self.bank()
         classes = self.bank_dataloader.dataset.metainfo.get('classes')
@@ -89,7 +105,7 @@ class KNNValLoop(ValLoop):
         bank_feats, bank_labels = bank_feats.to(device), bank_labels.to(device)
         for idx, data_batch in enumerate(self.dataloader):
             self.runner.call_hook(
-                'before_val_iter', batch_idx=idx, data_batch=data_batch)
+                f'before_{stage}_iter', batch_idx=idx, data_batch=data_batch)
             feats, samples = self.embed(data_batch)
             scores = weighted_knn_scores(feats, bank_feats, bank_labels,
                                          num_classes, self.k, self.temperature)
@@ -97,7 +113,7 @@ class KNNValLoop(ValLoop):
                 sample.set_pred_score(score)
             self.evaluator.process(data_samples=samples, data_batch=data_batch)
             self.runner.call_hook(
-                'after_val_iter',
+                f'after_{stage}_iter',
                 batch_idx=idx,
                 data_batch=data_batch,
                 outputs=samples)
@@ -107,6 +123,20 @@ class KNNValLoop(ValLoop):
             f'knn_{name.rsplit("/", 1)[-1]}': value
             for name, value in metrics.items()
         }
-        self.runner.call_hook('after_val_epoch', metrics=metrics)
-        self.runner.call_hook('after_val')
+        self.runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
+        self.runner.call_hook(f'after_{stage}')
         return metrics
+
+
+@LOOPS.register_module()
+class KNNTestLoop(KNNValLoop):
+    """:class:`KNNValLoop` as the runner's test loop (``test_cfg``), so that
+    ``tools/test.py CONFIG CHECKPOINT`` evaluates a self-supervised
+    checkpoint by kNN; it calls the runner's test hooks.
+
+    Examples:
+        >>> test_cfg = dict(type='KNNTestLoop', k=200, temperature=0.07,
+        ...                 bank_dataloader=...)  # labelled training images
+    """
+
+    stage = 'test'

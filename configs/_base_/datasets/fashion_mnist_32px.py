@@ -35,3 +35,8 @@ val_cfg = dict(
                      split='train', pipeline=test_pipeline)),
     k=200,
     temperature=0.07)
+# tools/test.py: the same kNN on the whole splits (all 60,000 training
+# images vote for all 10,000 test images), whatever val_* a config narrows.
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+test_cfg = dict(val_cfg, type='KNNTestLoop')

@@ -1,0 +1,239 @@
+"""Every shipped config, run as a user runs it.
+
+Each config goes through its real entry point (``tools/train.py``,
+``tools/test.py``, ``tools/knn_eval.py``) and mmengine's runner, with its
+own dataset class, pipeline, collate function, data preprocessor, model,
+optimizer and checkpoint hook, on a few images written in that dataset's
+own on-disk layout. Only data paths, batch size, workers and length are
+overridden, through ``--cfg-options`` as a user would.
+"""
+import glob
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import nnclr_mm  # noqa: F401
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+PAPER = 'configs/nnclr_r50.py'
+LIGHTLY = 'configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py'
+QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+COMPARE = sorted(
+    osp.relpath(p, ROOT)
+    for p in glob.glob(osp.join(ROOT, 'configs', 'compare', '*.py')))
+KNN_FMNIST = 'configs/benchmarks/resnet18_knn-k200-t0.07_fashion-mnist.py'
+KNN_IN1K = 'configs/benchmarks/resnet50_knn-k200-t0.07_in1k.py'
+LINEAR_FMNIST = ('configs/benchmarks/'
+                 'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py')
+LINEAR_IN1K = 'configs/benchmarks/resnet50_8xb512-linear-coslr-90e_in1k.py'
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader',
+           'val_cfg.bank_dataloader', 'test_cfg.bank_dataloader')
+
+
+def test_every_shipped_config_is_run_here():
+    shipped = {
+        osp.relpath(p, ROOT)
+        for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
+                           recursive=True) if '_base_' not in p
+    }
+    covered = {
+        PAPER, 'configs/nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py',
+        LIGHTLY, QUICKSTART, *COMPARE, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST,
+        LINEAR_IN1K
+    }
+    assert shipped == covered, shipped ^ covered
+
+
+def tiny(config, data_root, batch_size=4, epochs=1):
+    """``--cfg-options`` that point every loader of ``config`` at
+    ``data_root`` with ``batch_size`` and no workers, for ``epochs``."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    options = []
+    for loader in LOADERS:
+        section, _, sub = loader.partition('.')
+        if not (cfg.get(section) and (not sub or cfg[section].get(sub))):
+            continue
+        options += [
+            f'{loader}.dataset.data_root={data_root}',
+            f'{loader}.batch_size={batch_size}',
+            f'{loader}.num_workers=0', f'{loader}.persistent_workers=False'
+        ]
+    if cfg.get('train_cfg'):
+        options.append(f'train_cfg.max_epochs={epochs}')
+    return options
+
+
+def last_checkpoint(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def train(run_tool, config, data_root, work_dir, *options, **shrink):
+    run_tool('train.py', config, '--work-dir', work_dir, '--cfg-options',
+             *tiny(config, data_root, **shrink), *options)
+    return last_checkpoint(work_dir)
+
+
+def test_metrics(run_tool, config, checkpoint, data_root, tmp_path,
+                 tool='test.py'):
+    """Metrics that ``tools/<tool> config checkpoint`` writes with --out."""
+    out = tmp_path / f'{osp.basename(config)}.{tool}.json'
+    run_tool(tool, config, checkpoint, '--work-dir', tmp_path / 'eval',
+             '--out', out, '--cfg-options', *tiny(config, data_root))
+    return json.loads(out.read_text())
+
+
+test_metrics.__test__ = False  # a helper, not a test
+
+
+def check_knn(metrics, num_classes):
+    assert set(metrics) == {'knn_top1', 'knn_top5'}
+    assert 0.0 <= metrics['knn_top1'] <= metrics['knn_top5'] <= 100.0
+    if num_classes <= 5:  # every class is in the top 5
+        assert metrics['knn_top5'] == 100.0
+
+
+def load_state(checkpoint):
+    return torch.load(checkpoint, map_location='cpu',
+                      weights_only=True)['state_dict']
+
+
+def check_nnclr_checkpoint(checkpoint, num_embedded):
+    state = load_state(checkpoint)
+    assert state['memory_bank.num_filled'].item() == num_embedded
+    bank = state['memory_bank.bank'][:num_embedded]
+    torch.testing.assert_close(bank.norm(dim=1), torch.ones(num_embedded))
+
+
+# ImageNet: the paper recipe and the ResNet-50 benchmarks -------------------
+@pytest.fixture(scope='module')
+def paper_checkpoint(imagenet_root, tmp_path_factory, run_tool):
+    work_dir = tmp_path_factory.mktemp('paper')
+    return train(run_tool, PAPER, imagenet_root, work_dir)
+
+
+def test_paper_recipe_has_one_file_under_two_names():
+    short = Config.fromfile(osp.join(ROOT, PAPER))
+    long = Config.fromfile(
+        osp.join(ROOT,
+                 'configs/nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py'))
+    assert short.to_dict() == long.to_dict()
+
+
+def test_paper_recipe_trains_and_tests(paper_checkpoint, imagenet_root,
+                                       run_tool, tmp_path):
+    # 8 images in batches of 4: two steps, one view of each enqueued.
+    check_nnclr_checkpoint(paper_checkpoint, num_embedded=8)
+    state = load_state(paper_checkpoint)
+    assert state['backbone.conv1.weight'].shape == (64, 3, 7, 7)
+    # LARS: BN and bias parameters without weight decay and adaptation.
+    groups = torch.load(paper_checkpoint, weights_only=True)['optimizer'][
+        'param_groups']
+    excluded = [g for g in groups if g.get('lars_exclude')]
+    assert excluded and all(g['weight_decay'] == 0 for g in excluded)
+    assert any(g['weight_decay'] == 1e-6 for g in groups)
+    metrics = test_metrics(run_tool, PAPER, paper_checkpoint, imagenet_root,
+                           tmp_path)
+    check_knn(metrics, num_classes=2)
+
+
+def test_resnet50_knn_benchmark(paper_checkpoint, imagenet_root, run_tool,
+                                tmp_path):
+    by_test = test_metrics(run_tool, KNN_IN1K, paper_checkpoint,
+                           imagenet_root, tmp_path)
+    by_knn_eval = test_metrics(run_tool, KNN_IN1K, paper_checkpoint,
+                               imagenet_root, tmp_path, tool='knn_eval.py')
+    check_knn(by_test, num_classes=2)
+    # Both tools run one kNN on the same backbone and images.
+    assert by_knn_eval == dict(backbone=by_test)
+
+
+def test_resnet50_linear_benchmark(paper_checkpoint, imagenet_root, run_tool,
+                                   tmp_path):
+    probe = train(run_tool, LINEAR_IN1K, imagenet_root, tmp_path / 'probe',
+                  f'model.backbone.init_cfg.checkpoint={paper_checkpoint}')
+    trained, ssl = load_state(probe), load_state(paper_checkpoint)
+    for name in ('conv1.weight', 'layer4.2.conv3.weight', 'layer1.0.bn1.'
+                 'running_mean'):
+        assert torch.equal(trained[f'backbone.{name}'],
+                           ssl[f'backbone.{name}']), name
+    metrics = test_metrics(run_tool, LINEAR_IN1K, probe, imagenet_root,
+                           tmp_path)
+    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+
+
+# CIFAR-10: lightly's recipe -------------------------------------------------
+def test_lightly_recipe_trains_and_tests(cifar10_root, run_tool, tmp_path,
+                                         monkeypatch):
+    # mmpretrain's CIFAR10 checks each file's md5 against the real
+    # CIFAR-10's; the tiny files here are in its format, not its content.
+    monkeypatch.setattr('mmpretrain.datasets.cifar.check_md5',
+                        lambda path, md5: True)
+    checkpoint = train(run_tool, LIGHTLY, cifar10_root, tmp_path / 'train')
+    # 40 training images in batches of 4.
+    check_nnclr_checkpoint(checkpoint, num_embedded=40)
+    metrics = test_metrics(run_tool, LIGHTLY, checkpoint, cifar10_root,
+                           tmp_path)
+    check_knn(metrics, num_classes=10)
+
+
+# Fashion-MNIST: the quickstart, the compare configs, the ResNet-18
+# benchmarks ----------------------------------------------------------------
+@pytest.fixture(scope='module')
+def quickstart_checkpoint(fashion_mnist_root, tmp_path_factory,
+                          run_tool):
+    work_dir = tmp_path_factory.mktemp('quickstart')
+    return train(run_tool, QUICKSTART, fashion_mnist_root, work_dir,
+                 batch_size=16)
+
+
+def test_quickstart_trains_and_tests(quickstart_checkpoint,
+                                     fashion_mnist_root, run_tool, tmp_path):
+    check_nnclr_checkpoint(quickstart_checkpoint, num_embedded=64)
+    # The epoch's kNN validation ran and was logged.
+    scalars = glob.glob(
+        osp.join(osp.dirname(quickstart_checkpoint), '*', 'vis_data',
+                 'scalars.json'))
+    assert any('knn_top1' in open(p).read() for p in scalars)
+    metrics = test_metrics(run_tool, QUICKSTART, quickstart_checkpoint,
+                           fashion_mnist_root, tmp_path)
+    check_knn(metrics, num_classes=10)
+
+
+@pytest.mark.parametrize('config', COMPARE)
+def test_compare_config_trains_and_tests(config, fashion_mnist_root,
+                                         run_tool, tmp_path):
+    checkpoint = train(run_tool, config, fashion_mnist_root,
+                       tmp_path / 'train', batch_size=16)
+    assert 'backbone.conv1.weight' in load_state(checkpoint)
+    metrics = test_metrics(run_tool, config, checkpoint, fashion_mnist_root,
+                           tmp_path)
+    check_knn(metrics, num_classes=10)
+
+
+def test_resnet18_knn_benchmark(quickstart_checkpoint, fashion_mnist_root,
+                                run_tool, tmp_path):
+    by_test = test_metrics(run_tool, KNN_FMNIST, quickstart_checkpoint,
+                           fashion_mnist_root, tmp_path)
+    by_knn_eval = test_metrics(run_tool, KNN_FMNIST, quickstart_checkpoint,
+                               fashion_mnist_root, tmp_path,
+                               tool='knn_eval.py')
+    check_knn(by_test, num_classes=10)
+    # The benchmark's validation and test loops are the same kNN here.
+    assert by_knn_eval == dict(backbone=by_test)
+
+
+def test_resnet18_linear_benchmark(quickstart_checkpoint, fashion_mnist_root,
+                                   run_tool, tmp_path):
+    probe = train(run_tool, LINEAR_FMNIST, fashion_mnist_root,
+                  tmp_path / 'probe',
+                  f'model.backbone.init_cfg.checkpoint={quickstart_checkpoint}')
+    trained, ssl = load_state(probe), load_state(quickstart_checkpoint)
+    assert torch.equal(trained['backbone.conv1.weight'],
+                       ssl['backbone.conv1.weight'])
+    metrics = test_metrics(run_tool, LINEAR_FMNIST, probe, fashion_mnist_root,
+                           tmp_path)
+    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
