@@ -101,6 +101,55 @@ def load_state(checkpoint):
                       weights_only=True)['state_dict']
 
 
+def check_inference_apis(config, checkpoint, image):
+    """mmpretrain's get_model and FeatureExtractor load ``checkpoint`` into
+    ``config``'s model and embed ``image`` (HxWx3 BGR) as its own test
+    pipeline, data preprocessor and backbone do."""
+    from mmcv.transforms import Compose
+    from mmengine.dataset import default_collate
+    from mmpretrain.apis import FeatureExtractor, get_model
+    from mmpretrain.registry import TRANSFORMS
+
+    config = osp.join(ROOT, config)
+    state = load_state(checkpoint)
+    model = get_model(config, pretrained=checkpoint).eval()
+    for name, value in model.state_dict().items():
+        if name in state:  # a published checkpoint has no support set
+            assert torch.equal(value, state[name]), name
+    assert all(name.startswith('memory_bank.')
+               for name in model.state_dict().keys() - state.keys())
+
+    feats = FeatureExtractor(config, pretrained=checkpoint)(image)[0]
+    pipeline = Compose([
+        TRANSFORMS.build(t)
+        for t in Config.fromfile(config).test_dataloader.dataset.pipeline
+        if t['type'] != 'LoadImageFromFile'
+    ])
+    data = default_collate([
+        pipeline(dict(img=image, img_shape=image.shape[:2],
+                      ori_shape=image.shape[:2]))
+    ])
+    with torch.no_grad():
+        inputs = model.data_preprocessor(data, False)['inputs']
+        expected = model.extract_feat(inputs)[-1][0]
+    torch.testing.assert_close(feats[-1], expected)
+
+
+def random_image(height, width):
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(0, 256, (height, width, 3), generator=g,
+                         dtype=torch.uint8).numpy()
+
+
+def publish(run_tool, checkpoint, out_dir, *flags):
+    """Path of the file ``publish_model.py`` writes for ``checkpoint``."""
+    out_dir.mkdir()
+    run_tool('model_converters/publish_model.py', checkpoint,
+             out_dir / 'model.pth', *flags)
+    (path, ) = glob.glob(str(out_dir / 'model_*-*.pth'))
+    return path
+
+
 def check_nnclr_checkpoint(checkpoint, num_embedded):
     state = load_state(checkpoint)
     assert state['memory_bank.num_filled'].item() == num_embedded
@@ -138,6 +187,53 @@ def test_paper_recipe_trains_and_tests(paper_checkpoint, imagenet_root,
     metrics = test_metrics(run_tool, PAPER, paper_checkpoint, imagenet_root,
                            tmp_path)
     check_knn(metrics, num_classes=2)
+    check_inference_apis(PAPER, paper_checkpoint, random_image(300, 400))
+
+
+@pytest.fixture(scope='module')
+def published_paper_model(paper_checkpoint, tmp_path_factory, run_tool):
+    out_dir = tmp_path_factory.mktemp('published')
+    return publish(run_tool, paper_checkpoint, out_dir / 'full')
+
+
+def test_published_model_holds_weights_only(paper_checkpoint,
+                                            published_paper_model):
+    published = torch.load(published_paper_model, weights_only=True)
+    assert set(published) == {'meta', 'state_dict'}
+    trained = load_state(paper_checkpoint)
+    expected = {k for k in trained if not k.startswith('memory_bank.')}
+    assert published['state_dict'].keys() == expected
+    for name in expected:
+        assert torch.equal(published['state_dict'][name], trained[name])
+    # The paper's support set alone is 98,304 x 256 fp32 = 96 MiB.
+    assert osp.getsize(published_paper_model) < osp.getsize(
+        paper_checkpoint) - 96 * 2**20
+    check_inference_apis(PAPER, published_paper_model,
+                         random_image(300, 400))
+
+
+def test_published_backbone_loads_into_torchvision(paper_checkpoint,
+                                                   run_tool, tmp_path):
+    import torchvision
+    from mmpretrain.models import ResNet
+    path = publish(run_tool, paper_checkpoint, tmp_path / 'backbone',
+                   '--backbone-only')
+    weights = torch.load(path, weights_only=True)
+    reference = torchvision.models.resnet50()
+    result = reference.load_state_dict(weights, strict=False)
+    assert result.missing_keys == ['fc.weight', 'fc.bias']
+    assert result.unexpected_keys == []
+    # Same architecture and weights: same features.
+    backbone = ResNet(depth=50)
+    backbone.load_state_dict(weights)
+    reference.fc = torch.nn.Identity()
+    reference.eval()
+    backbone.eval()  # mmpretrain's ResNet.train returns None
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = reference(x)
+        feats = backbone(x)[-1].mean((2, 3))
+    torch.testing.assert_close(feats, expected)
 
 
 def test_resnet50_knn_benchmark(paper_checkpoint, imagenet_root, run_tool,
@@ -151,10 +247,13 @@ def test_resnet50_knn_benchmark(paper_checkpoint, imagenet_root, run_tool,
     assert by_knn_eval == dict(backbone=by_test)
 
 
-def test_resnet50_linear_benchmark(paper_checkpoint, imagenet_root, run_tool,
-                                   tmp_path):
-    probe = train(run_tool, LINEAR_IN1K, imagenet_root, tmp_path / 'probe',
-                  f'model.backbone.init_cfg.checkpoint={paper_checkpoint}')
+def test_resnet50_linear_benchmark(paper_checkpoint, published_paper_model,
+                                   imagenet_root, run_tool, tmp_path):
+    # The published model initialises the probe's backbone (prefix
+    # 'backbone.'), as a released NNCLR model would.
+    probe = train(
+        run_tool, LINEAR_IN1K, imagenet_root, tmp_path / 'probe',
+        f'model.backbone.init_cfg.checkpoint={published_paper_model}')
     trained, ssl = load_state(probe), load_state(paper_checkpoint)
     for name in ('conv1.weight', 'layer4.2.conv3.weight', 'layer1.0.bn1.'
                  'running_mean'):
@@ -178,6 +277,7 @@ def test_lightly_recipe_trains_and_tests(cifar10_root, run_tool, tmp_path,
     metrics = test_metrics(run_tool, LIGHTLY, checkpoint, cifar10_root,
                            tmp_path)
     check_knn(metrics, num_classes=10)
+    check_inference_apis(LIGHTLY, checkpoint, random_image(32, 32))
 
 
 # Fashion-MNIST: the quickstart, the compare configs, the ResNet-18
@@ -201,6 +301,8 @@ def test_quickstart_trains_and_tests(quickstart_checkpoint,
     metrics = test_metrics(run_tool, QUICKSTART, quickstart_checkpoint,
                            fashion_mnist_root, tmp_path)
     check_knn(metrics, num_classes=10)
+    check_inference_apis(QUICKSTART, quickstart_checkpoint,
+                         random_image(28, 28))
 
 
 @pytest.mark.parametrize('config', COMPARE)
