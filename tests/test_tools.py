@@ -1,4 +1,5 @@
 """The tools as users run them: train, kNN, linear probe, test, quickstart."""
+import glob
 import json
 import os
 import os.path as osp
@@ -89,6 +90,11 @@ def test_knn_loop_gives_the_known_answer_on_hand_made_features(
     # With k = 1 the other class gets no vote (score 0), and mmpretrain's
     # Accuracy counts only positive scores, so top-2 equals top-1 here.
     assert metrics == {'knn_top1': 75.0, 'knn_top2': 75.0}
+    # Both passes report progress: the bank's 2 batches, then the held-out.
+    (log, ) = glob.glob(str(tmp_path / '*' / '*.log'))
+    text = open(log).read()
+    assert 'kNN bank (val): embedded batch [2/2]' in text
+    assert text.index('embedded batch [2/2]') < text.index('knn_top1: 75')
 
 
 def test_knn_loop_rejects_unknown_features(tmp_path, tiny_cfg):

@@ -1,7 +1,11 @@
-"""Test a trained classifier with mmengine's runner; mmpretrain's
-tools/test.py CLI (e.g. the linear probe of an NNCLR backbone).
+"""Test a checkpoint with the config's test loop; mmpretrain's
+tools/test.py CLI.
 
     python tools/test.py CONFIG CHECKPOINT [--out results.json]
+
+For a self-supervised config (NNCLR, SimCLR, ...) the test loop is the
+kNN of the backbone on the test split (``KNNTestLoop``); for a classifier
+(e.g. a linear probe of an NNCLR backbone) it is the classifier's accuracy.
 """
 import argparse
 import json
@@ -15,7 +19,7 @@ from nnclr_mm.cli import (
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Test a classifier')
+    parser = argparse.ArgumentParser(description='Test a checkpoint')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='write the metrics to this JSON file')
