@@ -1,7 +1,8 @@
 """NNCLR for the OpenMMLab 2.0 self-supervised ecosystem.
 
 Importing this package registers NNCLR's components into mmpretrain's
-registries and applies the fixes in :mod:`nnclr_mm.compat`.
+registries, applies the fixes in :mod:`nnclr_mm.compat` and adds the
+plugin's configs to mmpretrain's model index (``list_models``).
 """
 import warnings
 
@@ -14,6 +15,7 @@ from .compat import apply_all  # noqa: E402
 
 apply_all()
 
+from ._model_index import register_model_index  # noqa: E402
 from .datasets import OfflineFashionMNIST  # noqa: E402
 from .engine import (  # noqa: E402
     InvalidLossHook,
@@ -23,6 +25,8 @@ from .engine import (  # noqa: E402
 )
 from .evaluation import KNNTestLoop, KNNValLoop  # noqa: E402
 from .models import NNCLR, NNCLRHead, NNCLRLoss, NNCLRNeck, NNMemoryBank  # noqa: E402
+
+register_model_index()
 
 __version__ = '0.1.0'
 __all__ = [
