@@ -77,16 +77,13 @@ def train(run_tool, config, data_root, work_dir, *options, **shrink):
     return last_checkpoint(work_dir)
 
 
-def test_metrics(run_tool, config, checkpoint, data_root, tmp_path,
-                 tool='test.py'):
+def evaluate(run_tool, config, checkpoint, data_root, tmp_path,
+             tool='test.py'):
     """Metrics that ``tools/<tool> config checkpoint`` writes with --out."""
     out = tmp_path / f'{osp.basename(config)}.{tool}.json'
     run_tool(tool, config, checkpoint, '--work-dir', tmp_path / 'eval',
              '--out', out, '--cfg-options', *tiny(config, data_root))
     return json.loads(out.read_text())
-
-
-test_metrics.__test__ = False  # a helper, not a test
 
 
 def check_knn(metrics, num_classes):
@@ -184,7 +181,7 @@ def test_paper_recipe_trains_and_tests(paper_checkpoint, imagenet_root,
     excluded = [g for g in groups if g.get('lars_exclude')]
     assert excluded and all(g['weight_decay'] == 0 for g in excluded)
     assert any(g['weight_decay'] == 1e-6 for g in groups)
-    metrics = test_metrics(run_tool, PAPER, paper_checkpoint, imagenet_root,
+    metrics = evaluate(run_tool, PAPER, paper_checkpoint, imagenet_root,
                            tmp_path)
     check_knn(metrics, num_classes=2)
     check_inference_apis(PAPER, paper_checkpoint, random_image(300, 400))
@@ -238,9 +235,9 @@ def test_published_backbone_loads_into_torchvision(paper_checkpoint,
 
 def test_resnet50_knn_benchmark(paper_checkpoint, imagenet_root, run_tool,
                                 tmp_path):
-    by_test = test_metrics(run_tool, KNN_IN1K, paper_checkpoint,
+    by_test = evaluate(run_tool, KNN_IN1K, paper_checkpoint,
                            imagenet_root, tmp_path)
-    by_knn_eval = test_metrics(run_tool, KNN_IN1K, paper_checkpoint,
+    by_knn_eval = evaluate(run_tool, KNN_IN1K, paper_checkpoint,
                                imagenet_root, tmp_path, tool='knn_eval.py')
     check_knn(by_test, num_classes=2)
     # Both tools run one kNN on the same backbone and images.
@@ -259,7 +256,7 @@ def test_resnet50_linear_benchmark(paper_checkpoint, published_paper_model,
                  'running_mean'):
         assert torch.equal(trained[f'backbone.{name}'],
                            ssl[f'backbone.{name}']), name
-    metrics = test_metrics(run_tool, LINEAR_IN1K, probe, imagenet_root,
+    metrics = evaluate(run_tool, LINEAR_IN1K, probe, imagenet_root,
                            tmp_path)
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
 
@@ -274,7 +271,7 @@ def test_lightly_recipe_trains_and_tests(cifar10_root, run_tool, tmp_path,
     checkpoint = train(run_tool, LIGHTLY, cifar10_root, tmp_path / 'train')
     # 40 training images in batches of 4.
     check_nnclr_checkpoint(checkpoint, num_embedded=40)
-    metrics = test_metrics(run_tool, LIGHTLY, checkpoint, cifar10_root,
+    metrics = evaluate(run_tool, LIGHTLY, checkpoint, cifar10_root,
                            tmp_path)
     check_knn(metrics, num_classes=10)
     check_inference_apis(LIGHTLY, checkpoint, random_image(32, 32))
@@ -298,7 +295,7 @@ def test_quickstart_trains_and_tests(quickstart_checkpoint,
         osp.join(osp.dirname(quickstart_checkpoint), '*', 'vis_data',
                  'scalars.json'))
     assert any('knn_top1' in open(p).read() for p in scalars)
-    metrics = test_metrics(run_tool, QUICKSTART, quickstart_checkpoint,
+    metrics = evaluate(run_tool, QUICKSTART, quickstart_checkpoint,
                            fashion_mnist_root, tmp_path)
     check_knn(metrics, num_classes=10)
     check_inference_apis(QUICKSTART, quickstart_checkpoint,
@@ -311,16 +308,16 @@ def test_compare_config_trains_and_tests(config, fashion_mnist_root,
     checkpoint = train(run_tool, config, fashion_mnist_root,
                        tmp_path / 'train', batch_size=16)
     assert 'backbone.conv1.weight' in load_state(checkpoint)
-    metrics = test_metrics(run_tool, config, checkpoint, fashion_mnist_root,
+    metrics = evaluate(run_tool, config, checkpoint, fashion_mnist_root,
                            tmp_path)
     check_knn(metrics, num_classes=10)
 
 
 def test_resnet18_knn_benchmark(quickstart_checkpoint, fashion_mnist_root,
                                 run_tool, tmp_path):
-    by_test = test_metrics(run_tool, KNN_FMNIST, quickstart_checkpoint,
+    by_test = evaluate(run_tool, KNN_FMNIST, quickstart_checkpoint,
                            fashion_mnist_root, tmp_path)
-    by_knn_eval = test_metrics(run_tool, KNN_FMNIST, quickstart_checkpoint,
+    by_knn_eval = evaluate(run_tool, KNN_FMNIST, quickstart_checkpoint,
                                fashion_mnist_root, tmp_path,
                                tool='knn_eval.py')
     check_knn(by_test, num_classes=10)
@@ -336,6 +333,6 @@ def test_resnet18_linear_benchmark(quickstart_checkpoint, fashion_mnist_root,
     trained, ssl = load_state(probe), load_state(quickstart_checkpoint)
     assert torch.equal(trained['backbone.conv1.weight'],
                        ssl['backbone.conv1.weight'])
-    metrics = test_metrics(run_tool, LINEAR_FMNIST, probe, fashion_mnist_root,
+    metrics = evaluate(run_tool, LINEAR_FMNIST, probe, fashion_mnist_root,
                            tmp_path)
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
