@@ -53,8 +53,14 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         to_rgb=True),
-    # torchvision's resnet18 without its fc: ImageNet stem, pooled output.
-    backbone=dict(type='ResNet', depth=18, norm_cfg=dict(type='BN')),
+    # torchvision's resnet18 without its fc: ImageNet stem, pooled output,
+    # and torchvision's initialisation: the last BN of each residual block
+    # starts at 1, not at mmpretrain's default 0 (zero_init_residual).
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        norm_cfg=dict(type='BN'),
+        zero_init_residual=False),
     neck=dict(type='NNCLRNeck', in_channels=512, hid_channels=512,
               out_channels=128),
     head=dict(

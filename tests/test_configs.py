@@ -2,6 +2,7 @@ import glob
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
@@ -70,3 +71,31 @@ def test_lightly_recipe_values():
     assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.06)
     assert cfg.train_dataloader.batch_size == 256
     assert cfg.train_dataloader.dataset.type == 'CIFAR10'
+
+
+def test_lightly_recipe_initialises_its_backbone_like_torchvision():
+    """lightly's example trains torchvision's resnet18 as constructed; the
+    config's backbone must start from the same initialisation, not only
+    have the same shapes (mmpretrain zero-initialises residual BNs)."""
+    import torchvision
+    cfg = load('configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    reference = torchvision.models.resnet18()
+    ours = dict(model.backbone.named_modules())
+    for name, ref in reference.named_modules():
+        if name in ('', 'avgpool', 'fc'):  # the backbone has neither
+            continue
+        module = ours[name]
+        assert isinstance(module, type(ref)) or not isinstance(
+            ref, (torch.nn.BatchNorm2d, torch.nn.Conv2d)), name
+        if isinstance(ref, torch.nn.BatchNorm2d):
+            assert (module.eps, module.momentum) == (ref.eps, ref.momentum)
+            for key in ('weight', 'bias', 'running_mean', 'running_var'):
+                assert torch.equal(getattr(module, key), getattr(ref, key)), \
+                    f'{name}.{key}'
+        elif isinstance(ref, torch.nn.Conv2d):
+            # Kaiming normal, fan_out, in both: equal spread.
+            ratio = module.weight.std() / ref.weight.std()
+            assert abs(ratio.item() - 1) < 0.1, (name, ratio)
+
