@@ -27,6 +27,7 @@ import json
 import os
 import os.path as osp
 import platform
+import sys
 import time
 
 import torch
@@ -121,6 +122,7 @@ def write_results(results, args):
     names = list(dict.fromkeys(r['name'] for r in results))
     seeds = args.seeds
     lines = [
+        'Written by `python ' + ' '.join(sys.argv) + '`.', '',
         f'Machine: {machine}, torch {torch.__version__}. Test: each '
         "config's test loop on the final weights.", '',
         '| run | ' + ' | '.join(f'test kNN top-1, seed {s} (%)'

@@ -28,6 +28,7 @@ import os
 import os.path as osp
 import platform
 import random
+import sys
 import tempfile
 import time
 
@@ -230,6 +231,7 @@ def main():
         json.dump(dict(machine=machine, num_train=args.num_train,
                        rows=rows), f, indent=2)
     lines = [
+        'Written by `python ' + ' '.join(sys.argv) + '`.', '',
         f'Fashion-MNIST, first {args.num_train:,} training images, '
         f'{args.epochs} epochs, batch 256; kNN (k = 200, T = 0.1) of all '
         f'10,000 test images. Machine: {machine}.', '',
