@@ -2,7 +2,8 @@
 same budget, one evaluator.
 
     python tools/benchmarks/lightly_parity.py [--epochs 5] [--seeds 0 1]
-        [--num-train 10240] [--out docs/lightly_parity]
+        [--num-train 10240] [--num-test N] [--data-root DIR]
+        [--out docs/lightly_parity]
 
 Both train on the first ``--num-train`` Fashion-MNIST training images
 (Debian's ``dataset-fashion-mnist``), handed over as 28 px RGB images with
@@ -42,6 +43,7 @@ from torch.utils.data import DataLoader, Dataset
 
 import nnclr_mm  # noqa: F401
 from nnclr_mm.datasets import OfflineFashionMNIST
+from nnclr_mm.datasets.fashion_mnist import DEBIAN_ROOT
 from nnclr_mm.evaluation import weighted_knn_scores
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -56,14 +58,20 @@ def parse_args():
     parser.add_argument('--epochs', type=int, default=5)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--num-train', type=int, default=10240)
+    parser.add_argument(
+        '--num-test', type=int, help='first test images (default: all)')
+    parser.add_argument(
+        '--data-root',
+        default=DEBIAN_ROOT,
+        help='folder of the Fashion-MNIST IDX files')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--out', default='docs/lightly_parity')
     return parser.parse_args()
 
 
-def fashion_mnist(split: str, num: int = None):
+def fashion_mnist(data_root: str, split: str, num: int = None):
     """uint8 ``(N, 28, 28)`` images and int64 labels."""
-    data = OfflineFashionMNIST(split=split, indices=num, lazy_init=False)
+    data = OfflineFashionMNIST(data_root=data_root, split=split, indices=num)
     images = np.stack([data.get_data_info(i)['img'][..., 0]
                        for i in range(len(data))])
     labels = torch.tensor(
@@ -150,13 +158,14 @@ def train_lightly(images, epochs, seed, workers):
     return backbone.eval(), lambda x: backbone(x).flatten(1), mean, std
 
 
-def train_ours(num_train, epochs, seed, workers):
+def train_ours(data_root, num_train, epochs, seed, workers):
     """The lightly-recipe config through mmengine's runner; returns what
     :func:`evaluate` takes."""
     cfg = Config.fromfile(CONFIG)
     loader = cfg.train_dataloader
     loader.dataset = dict(
         type='OfflineFashionMNIST',
+        data_root=data_root,
         split='train',
         indices=num_train,
         pipeline=loader.dataset.pipeline)
@@ -204,15 +213,15 @@ def evaluate(trained, train_data, test_data):
 def main():
     args = parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
-    train_data = fashion_mnist('train', args.num_train)
-    test_data = fashion_mnist('test')
+    train_data = fashion_mnist(args.data_root, 'train', args.num_train)
+    test_data = fashion_mnist(args.data_root, 'test', args.num_test)
     rows = []
     for seed in args.seeds:
         for name in ('lightly 1.6', 'nnclr_mm'):
             start = time.time()
             if name == 'nnclr_mm':
-                trained = train_ours(args.num_train, args.epochs, seed,
-                                     args.workers)
+                trained = train_ours(args.data_root, args.num_train,
+                                     args.epochs, seed, args.workers)
             else:
                 trained = train_lightly(train_data[0], args.epochs, seed,
                                         args.workers)
@@ -233,8 +242,8 @@ def main():
     lines = [
         'Written by `python ' + ' '.join(sys.argv) + '`.', '',
         f'Fashion-MNIST, first {args.num_train:,} training images, '
-        f'{args.epochs} epochs, batch 256; kNN (k = 200, T = 0.1) of all '
-        f'10,000 test images. Machine: {machine}.', '',
+        f'{args.epochs} epochs, batch 256; kNN (k = 200, T = 0.1) of '
+        f'{len(test_data[1]):,} test images. Machine: {machine}.', '',
         '| run | seed | kNN top-1 (%) | per-dim std of features | '
         'training wall time (s) |', '|---|---|---|---|---|'
     ] + [

@@ -1,0 +1,51 @@
+"""The learning benchmarks of tools/benchmarks/, run as typed on little
+data: they train, evaluate and write their tables."""
+import json
+
+QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+SIMCLR = 'configs/compare/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+
+
+def test_lightly_parity_runs_both_and_writes_the_table(run_tool, tmp_path):
+    out = tmp_path / 'parity'
+    # One step of batch 256 each, on Debian's Fashion-MNIST files.
+    run_tool('benchmarks/lightly_parity.py', '--epochs', 1, '--seeds', 0,
+             '--num-train', 256, '--num-test', 128, '--workers', 0,
+             '--out', out)
+    rows = json.loads((tmp_path / 'parity.json').read_text())['rows']
+    assert [(r['run'], r['seed']) for r in rows] == [('lightly 1.6', 0),
+                                                    ('nnclr_mm', 0)]
+    for row in rows:
+        assert 0.0 <= row['knn_top1'] <= 100.0
+        assert 0.0 < row['feature_std'] < 1.0
+    table = (tmp_path / 'parity.md').read_text()
+    assert 'lightly_parity.py --epochs 1' in table
+    assert '| nnclr_mm | 0 |' in table
+
+
+def test_compare_methods_trains_every_run_and_plots(run_tool, tmp_path,
+                                                    fashion_mnist_root):
+    shrink = [
+        f'{loader}.dataset.data_root={fashion_mnist_root}'
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'val_cfg.bank_dataloader', 'test_dataloader',
+                       'test_cfg.bank_dataloader')
+    ] + [
+        'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2'
+    ]
+    out = tmp_path / 'compare'
+    run_tool('benchmarks/compare_methods.py', f'nnclr={QUICKSTART}',
+             f'nnclr-zir-off={QUICKSTART},'
+             'model.backbone.zero_init_residual=False',
+             f'simclr={SIMCLR}', '--seeds', 0, '--work-dir',
+             tmp_path / 'work', '--out', out, '--cfg-options', *shrink)
+    results = json.loads((tmp_path / 'compare.json').read_text())['results']
+    assert [r['name'] for r in results] == ['nnclr', 'nnclr-zir-off',
+                                            'simclr']
+    for result in results:
+        assert len(result['val_knn_top1']) == 2  # one kNN per epoch
+        assert set(result['test']) == {'knn_top1', 'knn_top5'}
+    table = (tmp_path / 'compare.md').read_text()
+    assert table.count('\n| ') == 4  # header and three runs
+    assert (tmp_path / 'compare.png').stat().st_size > 1000
