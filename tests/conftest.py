@@ -2,6 +2,7 @@ import os
 
 import pytest
 import torch
+from toolkit import ROOT
 
 # Make every test deterministic and keep the 2-core CI machine responsive.
 torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -60,7 +61,6 @@ def build_tiny_nnclr():
 
 # Tiny datasets in each dataset's own on-disk layout, for running the
 # shipped configs through the real tools (tests/test_shipped_configs.py).
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope='session')

@@ -2,6 +2,8 @@
 data: they train, evaluate and write their tables."""
 import json
 
+from toolkit import tiny_options
+
 QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
 SIMCLR = 'configs/compare/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
 
@@ -25,15 +27,10 @@ def test_lightly_parity_runs_both_and_writes_the_table(run_tool, tmp_path):
 
 def test_compare_methods_trains_every_run_and_plots(run_tool, tmp_path,
                                                     fashion_mnist_root):
-    shrink = [
-        f'{loader}.dataset.data_root={fashion_mnist_root}'
-        for loader in ('train_dataloader', 'val_dataloader',
-                       'val_cfg.bank_dataloader', 'test_dataloader',
-                       'test_cfg.bank_dataloader')
-    ] + [
-        'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=2'
-    ]
+    # The quickstart's loaders serve all three runs (the SimCLR config
+    # inherits them).
+    shrink = tiny_options(QUICKSTART, fashion_mnist_root, batch_size=16,
+                          epochs=2)
     out = tmp_path / 'compare'
     run_tool('benchmarks/compare_methods.py', f'nnclr={QUICKSTART}',
              f'nnclr-zir-off={QUICKSTART},'

@@ -14,10 +14,10 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from toolkit import ROOT, tiny_options
 
 import nnclr_mm  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PAPER = 'configs/nnclr_r50.py'
 LIGHTLY = 'configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py'
 QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
@@ -29,8 +29,6 @@ KNN_IN1K = 'configs/benchmarks/resnet50_knn-k200-t0.07_in1k.py'
 LINEAR_FMNIST = ('configs/benchmarks/'
                  'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py')
 LINEAR_IN1K = 'configs/benchmarks/resnet50_8xb512-linear-coslr-90e_in1k.py'
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader',
-           'val_cfg.bank_dataloader', 'test_cfg.bank_dataloader')
 
 
 def test_every_shipped_config_is_run_here():
@@ -47,25 +45,6 @@ def test_every_shipped_config_is_run_here():
     assert shipped == covered, shipped ^ covered
 
 
-def tiny(config, data_root, batch_size=4, epochs=1):
-    """``--cfg-options`` that point every loader of ``config`` at
-    ``data_root`` with ``batch_size`` and no workers, for ``epochs``."""
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    options = []
-    for loader in LOADERS:
-        section, _, sub = loader.partition('.')
-        if not (cfg.get(section) and (not sub or cfg[section].get(sub))):
-            continue
-        options += [
-            f'{loader}.dataset.data_root={data_root}',
-            f'{loader}.batch_size={batch_size}',
-            f'{loader}.num_workers=0', f'{loader}.persistent_workers=False'
-        ]
-    if cfg.get('train_cfg'):
-        options.append(f'train_cfg.max_epochs={epochs}')
-    return options
-
-
 def last_checkpoint(work_dir):
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
@@ -73,7 +52,7 @@ def last_checkpoint(work_dir):
 
 def train(run_tool, config, data_root, work_dir, *options, **shrink):
     run_tool('train.py', config, '--work-dir', work_dir, '--cfg-options',
-             *tiny(config, data_root, **shrink), *options)
+             *tiny_options(config, data_root, **shrink), *options)
     return last_checkpoint(work_dir)
 
 
@@ -82,7 +61,7 @@ def evaluate(run_tool, config, checkpoint, data_root, tmp_path,
     """Metrics that ``tools/<tool> config checkpoint`` writes with --out."""
     out = tmp_path / f'{osp.basename(config)}.{tool}.json'
     run_tool(tool, config, checkpoint, '--work-dir', tmp_path / 'eval',
-             '--out', out, '--cfg-options', *tiny(config, data_root))
+             '--out', out, '--cfg-options', *tiny_options(config, data_root))
     return json.loads(out.read_text())
 
 
