@@ -59,10 +59,6 @@ def build_tiny_nnclr():
     return build
 
 
-# Tiny datasets in each dataset's own on-disk layout, for running the
-# shipped configs through the real tools (tests/test_shipped_configs.py).
-
-
 @pytest.fixture(scope='session')
 def run_tool():
     """Run ``tools/<path>`` in this process as its command line would, from
@@ -81,6 +77,8 @@ def run_tool():
     return run
 
 
+# Tiny datasets in each dataset's own on-disk layout, for running the
+# shipped configs through the real tools (tests/test_shipped_configs.py).
 def _write_idx(path, array):
     import gzip
     header = bytes([0, 0, 0x08, array.ndim]) + b''.join(

@@ -29,6 +29,7 @@ import os.path as osp
 import platform
 import sys
 import time
+from statistics import mean
 
 import torch
 from mmengine.config import Config, DictAction
@@ -104,10 +105,6 @@ def train_and_test(run: dict, cfg: Config):
     return dict(name=run['name'], seed=cfg.randomness.seed, epochs=epochs,
                 seconds_per_epoch=round(seconds / epochs, 1),
                 val_knn_top1=val, test=test)
-
-
-def mean(values):
-    return sum(values) / len(values)
 
 
 def write_results(results, args):
