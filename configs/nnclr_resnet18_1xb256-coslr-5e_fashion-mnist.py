@@ -46,8 +46,11 @@ model = dict(
     type='NNCLR',
     data_preprocessor={{_base_.data_preprocessor}},
     channels_last=True,  # NHWC convolutions, see the README's benchmarks
+    # Residual branches start like torchvision's (and lightly's), not at
+    # mmpretrain's default 0: better for NNCLR and SimCLR alike at this
+    # budget, see docs/ablation_zero_init_residual.md.
     backbone=dict(type='ResNet', depth=18, out_indices=(3, ),
-                  norm_cfg=dict(type='BN')),
+                  norm_cfg=dict(type='BN'), zero_init_residual=False),
     neck=dict(type='NNCLRNeck', in_channels=512, hid_channels=512,
               out_channels=128),
     head=dict(

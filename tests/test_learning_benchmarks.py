@@ -2,6 +2,7 @@
 data: they train, evaluate and write their tables."""
 import json
 
+import pytest
 from toolkit import tiny_options
 
 QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
@@ -33,16 +34,27 @@ def test_compare_methods_trains_every_run_and_plots(run_tool, tmp_path,
                           epochs=2)
     out = tmp_path / 'compare'
     run_tool('benchmarks/compare_methods.py', f'nnclr={QUICKSTART}',
-             f'nnclr-zir-off={QUICKSTART},'
-             'model.backbone.zero_init_residual=False',
-             f'simclr={SIMCLR}', '--seeds', 0, '--work-dir',
-             tmp_path / 'work', '--out', out, '--cfg-options', *shrink)
+             f'nnclr-zir-on={QUICKSTART},'
+             'model.backbone.zero_init_residual=True',
+             f'simclr={SIMCLR}', '--seeds', 0, '--pixel-baseline',
+             '--work-dir', tmp_path / 'work', '--out', out, '--cfg-options',
+             *shrink)
     results = json.loads((tmp_path / 'compare.json').read_text())['results']
-    assert [r['name'] for r in results] == ['nnclr', 'nnclr-zir-off',
-                                            'simclr']
-    for result in results:
+    assert [r['name'] for r in results] == ['raw pixels', 'nnclr',
+                                            'nnclr-zir-on', 'simclr']
+    for result in results[1:]:
         assert len(result['val_knn_top1']) == 2  # one kNN per epoch
-        assert set(result['test']) == {'knn_top1', 'knn_top5'}
+    for result in results:
+        assert set(result['test']) == {'knn_top1', 'knn_top5', 'probe_top1'}
+        assert 0 <= result['test']['probe_top1'] <= 100
+    # Its kNN is the config's test loop, as tools/test.py runs it.
+    by_test = tmp_path / 'test.json'
+    run_tool('test.py', QUICKSTART, tmp_path / 'work/nnclr_seed0/epoch_2.pth',
+             '--work-dir', tmp_path / 'test', '--out', by_test,
+             '--cfg-options', *shrink)
+    assert json.loads(by_test.read_text()) == pytest.approx({
+        k: v for k, v in results[1]['test'].items() if k.startswith('knn')
+    })
     table = (tmp_path / 'compare.md').read_text()
-    assert table.count('\n| ') == 4  # header and three runs
+    assert table.count('\n| ') == 5  # header, pixels and three runs
     assert (tmp_path / 'compare.png').stat().st_size > 1000

@@ -2,19 +2,24 @@
 them all with the same evaluator.
 
     python tools/benchmarks/compare_methods.py RUN [RUN ...] [--seeds 0 1]
-        [--cfg-options KEY=VALUE ...] [--out docs/compare]
+        [--cfg-options KEY=VALUE ...] [--pixel-baseline]
+        [--out docs/compare]
 
 Each RUN is ``NAME=CONFIG[,KEY=VALUE,...]``: a config (e.g. the quickstart
 and ``configs/compare/*``, which share data, backbone, schedule and kNN)
 with overrides for that run only; ``--cfg-options`` apply to every run.
 Each run trains through mmengine's runner once per seed, validating by
-kNN after every epoch as its config says, then runs the config's test
-loop on the final weights (for the Fashion-MNIST configs: kNN, k = 200,
-T = 0.07, all training images vote for all 10,000 test images).
+kNN after every epoch as its config says. The final weights are then
+evaluated on frozen features of the config's test loaders (for the
+Fashion-MNIST configs: all 60,000 training and all 10,000 test images),
+embedded once for two evaluators: the config's kNN classifier (its k and
+temperature, the numbers ``tools/test.py`` prints) and a linear probe,
+:func:`nnclr_mm.evaluation.fit_linear_probe`. ``--pixel-baseline`` adds a
+row for the same evaluators on the preprocessed images.
 
-Writes ``OUT.json`` (every run, seed, epoch), ``OUT.md`` (a table: test
-kNN per seed and mean, wall time per epoch) and ``OUT.png`` (validation
-kNN against epoch, mean over seeds, one line per run).
+Writes ``OUT.json`` (every run, seed, epoch), ``OUT.md`` (a table: kNN and
+probe top-1 per seed and mean, wall time per epoch) and ``OUT.png``
+(validation kNN against epoch, mean over seeds, one line per run).
 
 Example, the quickstart against SimCLR on the same budget::
 
@@ -35,7 +40,11 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import nnclr_mm  # noqa: F401
+from nnclr_mm.evaluation import (
+    embed_dataset,
+    fit_linear_probe,
+    weighted_knn_scores,
+)
 
 
 def parse_run(text: str) -> dict:
@@ -63,6 +72,9 @@ def parse_args():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default={},
         help='overrides for every run, e.g. train_cfg.max_epochs=30')
+    parser.add_argument(
+        '--pixel-baseline', action='store_true',
+        help='also evaluate the raw pixels of the first run\'s loaders')
     parser.add_argument('--work-dir', default='work_dirs/compare')
     parser.add_argument('--out', default='docs/compare')
     return parser.parse_args()
@@ -90,13 +102,39 @@ def check_builds(cfg: Config, name: str) -> None:
                          f'not build: {error}') from error
 
 
+def evaluate_frozen(runner: Runner, features: str = 'backbone') -> dict:
+    """kNN and linear probe on the frozen features of the config's test
+    loop: its bank (training) and held-out loaders, k and temperature,
+    embedded once and shared by both evaluators."""
+    loop = runner.test_loop
+    model = runner.model.eval()
+    train_feats, train_labels = embed_dataset(model, loop.bank_dataloader,
+                                              features)
+    test_feats, test_labels = embed_dataset(model, loop.dataloader,
+                                            features)
+    num_classes = int(train_labels.max()) + 1
+    scores = weighted_knn_scores(test_feats, train_feats, train_labels,
+                                 num_classes, loop.k, loop.temperature)
+    top5 = scores.topk(min(5, num_classes), dim=1).indices
+    probe = fit_linear_probe(train_feats, train_labels, num_classes)
+    with torch.no_grad():
+        probe_pred = probe(test_feats).argmax(1)
+
+    def percent(hits):
+        return 100 * hits.sum().item() / len(hits)
+
+    return dict(knn_top1=percent(top5[:, 0] == test_labels),
+                knn_top5=percent((top5 == test_labels[:, None]).any(1)),
+                probe_top1=percent(probe_pred == test_labels))
+
+
 def train_and_test(run: dict, cfg: Config):
     """Train one run's config; its validation and test metrics."""
     runner = Runner.from_cfg(cfg)
     start = time.time()
     runner.train()
     seconds = time.time() - start
-    test = runner.test()
+    test = evaluate_frozen(runner)
     scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
     with open(scalars) as f:
         val = [json.loads(line) for line in f]
@@ -105,6 +143,16 @@ def train_and_test(run: dict, cfg: Config):
     return dict(name=run['name'], seed=cfg.randomness.seed, epochs=epochs,
                 seconds_per_epoch=round(seconds / epochs, 1),
                 val_knn_top1=val, test=test)
+
+
+def pixel_baseline(cfg: Config) -> dict:
+    """The same evaluators on the preprocessed images themselves."""
+    cfg = cfg.copy()
+    cfg.work_dir = osp.join(osp.dirname(cfg.work_dir), 'pixels')
+    runner = Runner.from_cfg(cfg)
+    return dict(name='raw pixels', seed=None, epochs=0,
+                seconds_per_epoch=None, val_knn_top1=[],
+                test=evaluate_frozen(runner, 'pixels'))
 
 
 def write_results(results, args):
@@ -120,20 +168,27 @@ def write_results(results, args):
     seeds = args.seeds
     lines = [
         'Written by `python ' + ' '.join(sys.argv) + '`.', '',
-        f'Machine: {machine}, torch {torch.__version__}. Test: each '
-        "config's test loop on the final weights.", '',
-        '| run | ' + ' | '.join(f'test kNN top-1, seed {s} (%)'
-                               for s in seeds) +
-        ' | mean (%) | s / epoch |',
-        '|---|' + '---|' * (len(seeds) + 2)
+        f'Machine: {machine}, torch {torch.__version__}. Test: frozen '
+        "features of the config's test loaders; kNN with its k and "
+        'temperature, and a linear probe (L-BFGS logistic regression).', '',
+        '| run | ' + ' | '.join(f'kNN top-1, seed {s} (%)' for s in seeds) +
+        ' | kNN mean (%) | ' +
+        ' | '.join(f'probe top-1, seed {s} (%)' for s in seeds) +
+        ' | probe mean (%) | s / epoch |',
+        '|---|' + '---|' * (2 * len(seeds) + 3)
     ]
     for name in names:
         rows = [r for r in results if r['name'] == name]
-        top1 = [r['test']['knn_top1'] for r in rows]
-        lines.append(
-            f'| {name} | ' + ' | '.join(f'{v:.2f}' for v in top1) +
-            f' | {mean(top1):.2f} | '
-            f'{mean([r["seconds_per_epoch"] for r in rows]):.0f} |')
+        cells = []
+        for metric in ('knn_top1', 'probe_top1'):
+            values = [r['test'][metric] for r in rows]
+            cells += [f'{v:.2f}' for v in values]
+            cells += ['–'] * (len(seeds) - len(values))
+            cells.append(f'{mean(values):.2f}')
+        times = [r['seconds_per_epoch'] for r in rows
+                 if r['seconds_per_epoch'] is not None]
+        cells.append(f'{mean(times):.0f}' if times else '–')
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     with open(args.out + '.md', 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
@@ -143,7 +198,10 @@ def write_results(results, args):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
     for name in names:
-        curves = [r['val_knn_top1'] for r in results if r['name'] == name]
+        curves = [r['val_knn_top1'] for r in results
+                  if r['name'] == name and r['val_knn_top1']]
+        if not curves:
+            continue
         length = min(len(c) for c in curves)
         ax.plot(range(1, length + 1),
                 [mean([c[i] for c in curves]) for i in range(length)],
@@ -163,6 +221,9 @@ def main():
     for run, cfg in jobs[::len(args.seeds)]:
         check_builds(cfg, run['name'])
     results = []
+    if args.pixel_baseline:
+        results.append(pixel_baseline(jobs[0][1]))
+        print(results[-1])
     for run, cfg in jobs:
         results.append(train_and_test(run, cfg))
         print(results[-1])

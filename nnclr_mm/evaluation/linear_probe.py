@@ -1,0 +1,76 @@
+import torch
+import torch.nn.functional as F
+
+
+def fit_linear_probe(feats: torch.Tensor,
+                     labels: torch.Tensor,
+                     num_classes: int,
+                     weight_decay: float = 1e-4,
+                     max_iter: int = 500) -> torch.nn.Linear:
+    """A multinomial logistic regression on frozen features.
+
+    The linear evaluation of SimCLR's transfer experiments (Chen et al.
+    2020, App. B.8): standardised features, an L2-regularised softmax
+    classifier fitted to convergence by full-batch L-BFGS, no augmentation.
+    Deterministic for given inputs, and seconds on a CPU for 60,000 x 512
+    features, where a probe trained by SGD through the network (the
+    linear-probe config) takes epochs of forward passes.
+
+    Args:
+        feats (Tensor): ``(N, C)`` training features.
+        labels (Tensor): ``(N, )`` integer labels in ``[0, num_classes)``.
+        num_classes (int): Number of classes.
+        weight_decay (float): Coefficient of ``0.5 * ||W||^2`` added to the
+            mean cross-entropy. Defaults to 1e-4.
+        max_iter (int): L-BFGS iterations. Defaults to 500.
+
+    Returns:
+        nn.Linear: The classifier, with the standardisation folded into its
+        weight and bias so that it applies to raw ``feats``.
+
+    Examples:
+        >>> feats = torch.randn(100, 8)
+        >>> labels = (feats[:, 0] > 0).long()
+        >>> probe = fit_linear_probe(feats, labels, num_classes=2)
+        >>> (probe(feats).argmax(1) == labels).float().mean().item()
+        1.0
+    """
+    if feats.dim() != 2 or len(feats) != len(labels):
+        raise ValueError('fit_linear_probe: feats must be (N, C) and labels '
+                         f'(N, ), got {tuple(feats.shape)} and '
+                         f'{tuple(labels.shape)}')
+    feats = feats.double()
+    mean, std = feats.mean(0), feats.std(0).clamp_min(1e-8)
+    x = (feats - mean) / std
+    weight = torch.zeros(num_classes, x.shape[1], dtype=x.dtype,
+                         requires_grad=True)
+    bias = torch.zeros(num_classes, dtype=x.dtype, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iter,
+                                  tolerance_grad=1e-9, tolerance_change=0,
+                                  history_size=20,
+                                  line_search_fn='strong_wolfe')
+
+    def closure():
+        optimizer.zero_grad()
+        loss = probe_objective(x, labels, weight, bias, weight_decay)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    probe = torch.nn.Linear(x.shape[1], num_classes)
+    with torch.no_grad():
+        # W((f - m) / s) + b = (W / s) f + (b - (W / s) m)
+        folded = weight / std
+        probe.weight.copy_(folded)
+        probe.bias.copy_(bias - folded @ mean)
+    return probe
+
+
+def probe_objective(x: torch.Tensor, labels: torch.Tensor,
+                    weight: torch.Tensor, bias: torch.Tensor,
+                    weight_decay: float) -> torch.Tensor:
+    """What :func:`fit_linear_probe` minimises over ``weight`` and ``bias``
+    on standardised features ``x``: mean cross-entropy plus
+    ``0.5 * weight_decay * ||weight||^2``."""
+    return (F.cross_entropy(x @ weight.T + bias, labels) +
+            0.5 * weight_decay * weight.pow(2).sum())
