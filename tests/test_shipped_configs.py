@@ -21,6 +21,7 @@ import nnclr_mm  # noqa: F401
 PAPER = 'configs/nnclr_r50.py'
 LIGHTLY = 'configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py'
 QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+LONGER = 'configs/nnclr_resnet18_1xb256-coslr-30e_fashion-mnist.py'
 COMPARE = sorted(
     osp.relpath(p, ROOT)
     for p in glob.glob(osp.join(ROOT, 'configs', 'compare', '*.py')))
@@ -39,10 +40,29 @@ def test_every_shipped_config_is_run_here():
     }
     covered = {
         PAPER, 'configs/nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py',
-        LIGHTLY, QUICKSTART, *COMPARE, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST,
+        LIGHTLY, QUICKSTART, LONGER, *COMPARE, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST,
         LINEAR_IN1K
     }
     assert shipped == covered, shipped ^ covered
+
+
+@pytest.mark.parametrize('config', [
+    c for c in sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
+                                recursive=True)) if '_base_' not in c
+])
+def test_schedule_spans_the_training(config):
+    # A config that inherits a schedule and changes only max_epochs would
+    # anneal to 0 early and train on at lr 0.
+    cfg = Config.fromfile(config)
+    epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
+    cosine = [
+        s for s in cfg.get('param_scheduler') or []
+        if s['type'].startswith('CosineAnnealing')
+    ]
+    if epochs is None or not cosine:
+        return
+    assert cosine[-1]['end'] == epochs, osp.relpath(config, ROOT)
+    assert cosine[-1]['T_max'] == epochs - cosine[-1]['begin']
 
 
 def last_checkpoint(work_dir):
@@ -281,7 +301,7 @@ def test_quickstart_trains_and_tests(quickstart_checkpoint,
                          random_image(28, 28))
 
 
-@pytest.mark.parametrize('config', COMPARE)
+@pytest.mark.parametrize('config', [LONGER, *COMPARE])
 def test_compare_config_trains_and_tests(config, fashion_mnist_root,
                                          run_tool, tmp_path):
     checkpoint = train(run_tool, config, fashion_mnist_root,
