@@ -26,6 +26,24 @@ def test_lightly_parity_runs_both_and_writes_the_table(run_tool, tmp_path):
     assert '| nnclr_mm | 0 |' in table
 
 
+def test_lightly_parity_ablation_swaps_one_piece(run_tool, tmp_path):
+    out = tmp_path / 'ablation'
+    run_tool('benchmarks/lightly_parity.py', '--epochs', 1, '--seeds', 0,
+             '--num-train', 256, '--num-test', 128, '--workers', 0,
+             '--runs', 'lightly', 'lightly+heads', 'lightly+zero-init',
+             '--out', out)
+    rows = json.loads((tmp_path / 'ablation.json').read_text())['rows']
+    lightly, heads, zero_init = rows
+    assert heads['run'] == 'lightly 1.6 + ours: heads'
+    # NNCLRNeck and the predictor are built layer for layer as lightly's
+    # heads and initialised alike, drawing the same random numbers: the
+    # same step, the same features.
+    assert (heads['knn_top1'], heads['feature_std']) == (
+        lightly['knn_top1'], lightly['feature_std'])
+    # Zero-initialised residual branches change the trained features.
+    assert zero_init['feature_std'] != lightly['feature_std']
+
+
 def test_compare_methods_trains_every_run_and_plots(run_tool, tmp_path,
                                                     fashion_mnist_root):
     # The quickstart's loaders serve all three runs (the SimCLR config

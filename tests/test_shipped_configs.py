@@ -40,8 +40,8 @@ def test_every_shipped_config_is_run_here():
     }
     covered = {
         PAPER, 'configs/nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py',
-        LIGHTLY, QUICKSTART, LONGER, *COMPARE, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST,
-        LINEAR_IN1K
+        LIGHTLY, QUICKSTART, LONGER, *COMPARE, KNN_FMNIST, KNN_IN1K,
+        LINEAR_FMNIST, LINEAR_IN1K
     }
     assert shipped == covered, shipped ^ covered
 

@@ -3,7 +3,7 @@ same budget, one evaluator.
 
     python tools/benchmarks/lightly_parity.py [--epochs 5] [--seeds 0 1]
         [--num-train 10240] [--num-test N] [--data-root DIR]
-        [--out docs/lightly_parity]
+        [--runs lightly nnclr_mm lightly+PIECE ...] [--out docs/lightly_parity]
 
 Both train on the first ``--num-train`` Fashion-MNIST training images
 (Debian's ``dataset-fashion-mnist``), handed over as 28 px RGB images with
@@ -21,6 +21,11 @@ Evaluator, the same for both: weighted kNN (k = 200, T = 0.1) on
 L2-normalised, average-pooled backbone features; the training images vote
 for all 10,000 test images; every 28 px image is zero-padded to 32 px and
 normalised as its model was trained. Writes ``OUT.json`` and ``OUT.md``.
+
+The ablations: ``--runs lightly+PIECE`` trains lightly's example with one
+piece (a key of :data:`SWAPS`: ``zero-init``, ``bank``, ``augment``,
+``heads``, ``joint-bn``) replaced by this plugin's, to measure what each
+remaining difference between the two does on its own.
 lightly is needed here only: ``pip install lightly==1.6.0``.
 """
 import argparse
@@ -64,6 +69,11 @@ def parse_args():
         '--data-root',
         default=DEBIAN_ROOT,
         help='folder of the Fashion-MNIST IDX files')
+    parser.add_argument(
+        '--runs', nargs='+', default=['lightly', 'nnclr_mm'],
+        choices=['lightly', 'nnclr_mm', *(f'lightly+{k}' for k in SWAPS)],
+        help='lightly+PIECE: lightly\'s example with one piece swapped for '
+        'this plugin\'s (the ablations)')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--out', default='docs/lightly_parity')
     return parser.parse_args()
@@ -100,8 +110,49 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train_lightly(images, epochs, seed, workers):
-    """lightly's NNCLR example; returns what :func:`evaluate` takes."""
+#: One piece of lightly's example swapped for this plugin's, for the
+#: ablation runs ``lightly+PIECE``.
+SWAPS = {
+    'zero-init': "mmpretrain ResNet's default zero_init_residual=True",
+    'bank': 'NNMemoryBank (starts empty, a query is its own neighbour '
+    'until the first enqueue) for NNMemoryBankModule (starts with random '
+    'vectors)',
+    'augment': "the config's mmcv view pipeline for SimCLRTransform",
+    'heads': "NNCLRNeck and the predictor NonLinearNeck built from the "
+    "config, with mmengine's init_weights, for lightly's heads",
+    'joint-bn': 'both views through one forward (one BN batch), as '
+    'NNCLR.loss does',
+}
+
+
+class MMViews(Dataset):
+    """28 px grey images through the config's two-view mmcv pipeline, as
+    ``[0, 1]`` tensors normalised like lightly's transform."""
+
+    def __init__(self, images):
+        from mmengine.registry import init_default_scope
+        from mmpretrain.registry import TRANSFORMS
+        init_default_scope('mmpretrain')
+        multi_view = Config.fromfile(CONFIG).train_dataloader.dataset.pipeline
+        self.images = images
+        self.pipeline = TRANSFORMS.build(multi_view[0])
+        self.mean = torch.tensor(LIGHTLY_MEAN).view(3, 1, 1)
+        self.std = torch.tensor(LIGHTLY_STD).view(3, 1, 1)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        img = np.repeat(self.images[index][..., None], 3, axis=2)
+        views = self.pipeline(dict(img=img))['img']
+        return [(torch.from_numpy(v.copy()).permute(2, 0, 1).float() / 255 -
+                 self.mean) / self.std for v in views], 0
+
+
+def train_lightly(images, epochs, seed, workers, swap=None):
+    """lightly's NNCLR example, with the piece ``swap`` (a key of
+    :data:`SWAPS`) replaced by this plugin's; returns what
+    :func:`evaluate` takes."""
     import torchvision
     from lightly.loss import NTXentLoss
     from lightly.models.modules import (
@@ -110,14 +161,28 @@ def train_lightly(images, epochs, seed, workers):
         NNMemoryBankModule,
     )
     from lightly.transforms.simclr_transform import SimCLRTransform
+    from mmpretrain.registry import MODELS
+
+    from nnclr_mm.models import NNMemoryBank
 
     class NNCLR(nn.Module):
 
         def __init__(self, backbone):
             super().__init__()
             self.backbone = backbone
-            self.projection_head = NNCLRProjectionHead(512, 512, 128)
-            self.prediction_head = NNCLRPredictionHead(128, 512, 128)
+            if swap == 'heads':
+                model = Config.fromfile(CONFIG).model
+                model.neck.with_avg_pool = False  # lightly's is flattened
+                neck, predictor = (MODELS.build(model.neck),
+                                   MODELS.build(model.head.predictor))
+                neck.init_weights()
+                predictor.init_weights()
+                self.projection_head = lambda y: neck((y, ))[0]
+                self.prediction_head = lambda z: predictor((z, ))[0]
+                self.heads = nn.ModuleList([neck, predictor])
+            else:
+                self.projection_head = NNCLRProjectionHead(512, 512, 128)
+                self.prediction_head = NNCLRPredictionHead(128, 512, 128)
 
         def forward(self, x):
             y = self.backbone(x).flatten(start_dim=1)
@@ -127,12 +192,16 @@ def train_lightly(images, epochs, seed, workers):
             return z, p
 
     seed_everything(seed)
-    resnet = torchvision.models.resnet18()
+    resnet = torchvision.models.resnet18(
+        zero_init_residual=swap == 'zero-init')
     backbone = nn.Sequential(*list(resnet.children())[:-1])
     model = NNCLR(backbone)
-    memory_bank = NNMemoryBankModule(size=(4096, 128))
+    memory_bank = (NNMemoryBank(size=4096, feat_dim=128) if swap == 'bank'
+                   else NNMemoryBankModule(size=(4096, 128)))
+    views = (MMViews(images) if swap == 'augment' else TwoViews(
+        images, SimCLRTransform(input_size=32)))
     loader = DataLoader(
-        TwoViews(images, SimCLRTransform(input_size=32)),
+        views,
         batch_size=256,
         shuffle=True,
         drop_last=True,
@@ -142,8 +211,12 @@ def train_lightly(images, epochs, seed, workers):
     for epoch in range(epochs):
         total = 0.0
         for (x0, x1), _ in loader:
-            z0, p0 = model(x0)
-            z1, p1 = model(x1)
+            if swap == 'joint-bn':
+                (z0, z1), (p0, p1) = (t.chunk(2)
+                                      for t in model(torch.cat([x0, x1])))
+            else:
+                z0, p0 = model(x0)
+                z1, p1 = model(x1)
             z0 = memory_bank(z0, update=False)
             z1 = memory_bank(z1, update=True)
             loss = 0.5 * (criterion(z0, p1) + criterion(z1, p0))
@@ -217,14 +290,17 @@ def main():
     test_data = fashion_mnist(args.data_root, 'test', args.num_test)
     rows = []
     for seed in args.seeds:
-        for name in ('lightly 1.6', 'nnclr_mm'):
+        for run in args.runs:
             start = time.time()
-            if name == 'nnclr_mm':
+            if run == 'nnclr_mm':
+                name = run
                 trained = train_ours(args.data_root, args.num_train,
                                      args.epochs, seed, args.workers)
             else:
+                swap = run.partition('+')[2] or None
+                name = 'lightly 1.6' + (f' + ours: {swap}' if swap else '')
                 trained = train_lightly(train_data[0], args.epochs, seed,
-                                        args.workers)
+                                        args.workers, swap)
             wall = time.time() - start
             row = dict(run=name, seed=seed, epochs=args.epochs,
                        train_seconds=round(wall, 1),
