@@ -1,0 +1,33 @@
+"""Fixes for the OpenMMLab 2.0 releases on today's Python stack.
+
+mmengine 0.10, mmcv 2.2 and mmpretrain 1.2 are no longer maintained and
+break on setuptools >= 81, numpy 2 and torch >= 2.6 in known ways, and
+mmengine's runner mishandles configs inherited from ``mmpretrain::`` bases
+and distributed training without CUDA. Each module here fixes one breakage:
+its ``needed()`` tells whether the installed upstream is the broken one,
+and its fix replaces one function with a correct one; none disables a
+check. :func:`apply_all` is called once when ``nnclr_mm`` is imported.
+"""
+from . import (
+    checkpoint_load,
+    collate_scope,
+    cpu_distributed,
+    mmcv_hue,
+    package_utils,
+)
+
+_FIXES = (
+    (package_utils.needed, package_utils.fix_package_utils),
+    (mmcv_hue.needed, mmcv_hue.fix_adjust_hue),
+    (checkpoint_load.needed, checkpoint_load.allow_checkpoint_types),
+    (cpu_distributed.needed, cpu_distributed.fix_cpu_distributed),
+    (collate_scope.needed, collate_scope.fix_collate_fn_scope),
+)
+
+
+def apply_all() -> None:
+    """Apply every fix whose breakage the installed upstream has. Safe to
+    call more than once."""
+    for needed, fix in _FIXES:
+        if needed():
+            fix()

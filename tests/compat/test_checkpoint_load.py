@@ -1,0 +1,111 @@
+"""mmengine checkpoints under ``torch.load(weights_only=True)`` (torch >=
+2.6): unfixed fails on the message hub, fixed loads it and still refuses
+code."""
+import io
+import pickle
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from nnclr_mm._compat import checkpoint_load
+
+broken_upstream = pytest.mark.skipif(
+    not checkpoint_load.needed(),
+    reason='torch < 2.6 does not load with weights_only: not fixed')
+
+
+@pytest.mark.parametrize('version, needed', [
+    ('2.5.1', False),
+    (checkpoint_load.FIRST_WEIGHTS_ONLY_TORCH, True),
+    ('2.14.1+cpu', True),
+])
+def test_needed_from_torch_2_6(monkeypatch, version, needed):
+    monkeypatch.setattr(torch, '__version__', version)
+    assert checkpoint_load.needed() is needed
+
+
+def message_hub_checkpoint():
+    """What mmengine's runner saves besides the weights, as bytes."""
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('compat_test')
+    hub.update_scalar('train/loss', np.float64(0.5))
+    hub.update_scalar('train/loss', 0.25)
+    hub.update_info('iter', 3)
+    buffer = io.BytesIO()
+    torch.save(
+        dict(
+            meta=dict(seed=np.int64(7), hist=np.arange(3.0)),
+            message_hub=hub.state_dict(),
+            state_dict=dict(w=torch.ones(2))), buffer)
+    return buffer.getvalue()
+
+
+@broken_upstream
+def test_unpatched_weights_only_load_rejects_message_hub():
+    data = message_hub_checkpoint()
+    torch.serialization.clear_safe_globals()
+    try:
+        with pytest.raises(pickle.UnpicklingError,
+                           match='Unsupported global'):
+            torch.load(io.BytesIO(data), weights_only=True)
+    finally:
+        checkpoint_load.allow_checkpoint_types()
+
+
+@broken_upstream
+def test_weights_only_load_restores_message_hub():
+    loaded = torch.load(io.BytesIO(message_hub_checkpoint()),
+                        weights_only=True)
+    loss = loaded['message_hub']['log_scalars']['train/loss']
+    assert loss.mean() == pytest.approx(0.375)
+    assert loss.current() == 0.25
+    assert loaded['meta']['seed'] == 7
+    np.testing.assert_array_equal(loaded['meta']['hist'], [0.0, 1.0, 2.0])
+
+
+@broken_upstream
+def test_weights_only_load_in_a_fresh_process(monkeypatch):
+    # mmengine registers the default statistics only when a HistoryBuffer
+    # is first built, which a process that just loads has not done.
+    from mmengine.logging import HistoryBuffer
+    data = message_hub_checkpoint()
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', {})
+    loaded = torch.load(io.BytesIO(data), weights_only=True)
+    assert loaded['message_hub']['log_scalars']['train/loss'].max() == 0.5
+
+
+class RunsCode:
+    """Unpickling this calls os.system, as a malicious checkpoint would."""
+
+    def __reduce__(self):
+        import os
+        return os.system, ('echo pwned',)
+
+
+class GetattrEscape:
+    """Reaches a process-spawning method through builtins.getattr."""
+
+    def __reduce__(self):
+        import subprocess
+        return getattr, (subprocess.Popen, '__init__')
+
+
+@pytest.mark.parametrize('payload', [RunsCode(), GetattrEscape()])
+def test_checkpoint_that_runs_code_is_refused(payload):
+    buffer = io.BytesIO()
+    torch.save(dict(state_dict={}, evil=payload), buffer)
+    buffer.seek(0)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(buffer, weights_only=True)
+
+
+def test_restricted_getattr_allows_only_history_buffer_statistics():
+    from mmengine.logging import HistoryBuffer
+    assert checkpoint_load.history_buffer_getattr(
+        HistoryBuffer, 'mean') is HistoryBuffer.mean
+    with pytest.raises(pickle.UnpicklingError, match='refusing'):
+        checkpoint_load.history_buffer_getattr(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError, match='refusing'):
+        checkpoint_load.history_buffer_getattr(sys, 'exit')
