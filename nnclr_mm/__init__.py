@@ -1,8 +1,9 @@
 """NNCLR for the OpenMMLab 2.0 self-supervised ecosystem.
 
 Importing this package registers NNCLR's components into mmpretrain's
-registries, applies the fixes in :mod:`nnclr_mm.compat` and adds the
-plugin's configs to mmpretrain's model index (``list_models``).
+registries, applies the fixes in :mod:`nnclr_mm._compat` (each only where
+the installed upstream is the broken one) and adds the plugin's configs to
+mmpretrain's model index (``list_models``).
 """
 import warnings
 
@@ -11,7 +12,7 @@ import warnings
 warnings.filterwarnings(
     'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 
-from .compat import apply_all  # noqa: E402
+from ._compat import apply_all  # noqa: E402
 
 apply_all()
 
@@ -24,11 +25,17 @@ from .engine import (  # noqa: E402
     RNGStateHook,
 )
 from .evaluation import KNNTestLoop, KNNValLoop  # noqa: E402
-from .models import NNCLR, NNCLRHead, NNCLRLoss, NNCLRNeck, NNMemoryBank  # noqa: E402
+from .models import (  # noqa: E402
+    NNCLR,
+    NNCLRHead,
+    NNCLRLoss,
+    NNCLRNeck,
+    NNMemoryBank,
+)
+from .version import __version__  # noqa: E402
 
 register_model_index()
 
-__version__ = '0.1.0'
 __all__ = [
     'InvalidLossHook', 'KNNTestLoop', 'KNNValLoop', 'NNCLR', 'NNCLRHead',
     'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank', 'NNMemoryBankHook',

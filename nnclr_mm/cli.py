@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import tempfile
 
+import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -11,7 +12,11 @@ from mmengine.runner import Runner
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """Add mmpretrain's common options: ``--work-dir``, ``--cfg-options``,
-    ``--launcher`` and ``--local-rank``."""
+    ``--launcher`` and ``--local-rank``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--cfg-options',
@@ -30,7 +35,15 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
 def load_config(args: argparse.Namespace) -> Config:
     """Load ``args.config`` and apply the options of
     :func:`add_runner_args`; the work dir defaults to
-    ``./work_dirs/<config name>``."""
+    ``./work_dirs/<config name>``.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments with ``config`` and
+            those of :func:`add_runner_args`.
+
+    Returns:
+        Config: The config to build a runner from.
+    """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -45,14 +58,28 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """The config's ``runner_type``, or mmengine's :class:`Runner`."""
+    """The config's ``runner_type``, or mmengine's :class:`Runner`.
+
+    Args:
+        cfg (Config): A full runner config.
+
+    Returns:
+        Runner: The runner, built but not started.
+    """
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
 
 
 def require_checkpoint(path: str) -> None:
-    """Fail before any building, naming ``path``, if it is no file."""
+    """Fail before any building, naming ``path``, if it is no file.
+
+    Args:
+        path (str): The checkpoint file.
+
+    Raises:
+        FileNotFoundError: If ``path`` is not a file.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
 
@@ -60,7 +87,15 @@ def require_checkpoint(path: str) -> None:
 def config_for_checkpoint(args: argparse.Namespace) -> Config:
     """:func:`load_config` for evaluating ``args.checkpoint``: it must
     exist, the work dir is ``args.work_dir`` or a temporary one, and the
-    runner itself neither loads nor resumes anything."""
+    runner itself neither loads nor resumes anything.
+
+    Args:
+        args (argparse.Namespace): As for :func:`load_config`, with
+            ``checkpoint``; ``args.work_dir`` is set when it was None.
+
+    Returns:
+        Config: The config to build a runner from.
+    """
     require_checkpoint(args.checkpoint)
     args.work_dir = args.work_dir or tempfile.mkdtemp(prefix='nnclr_mm_')
     cfg = load_config(args)
@@ -71,15 +106,31 @@ def config_for_checkpoint(args: argparse.Namespace) -> Config:
 
 def runner_with_checkpoint(args: argparse.Namespace) -> Runner:
     """A runner for ``args.config`` whose model holds ``args.checkpoint``
-    (see :func:`config_for_checkpoint`), in eval mode."""
+    (see :func:`config_for_checkpoint`), in eval mode.
+
+    Args:
+        args (argparse.Namespace): As for :func:`config_for_checkpoint`.
+
+    Returns:
+        Runner: The runner, its model loaded strictly from the checkpoint.
+    """
     runner = build_runner(config_for_checkpoint(args))
     runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     runner.model.eval()
     return runner
 
 
-def raw_image(dataset, index: int):
-    """The image of sample ``index`` before any transform, HxWx3 RGB."""
+def raw_image(dataset, index: int) -> np.ndarray:
+    """The image of sample ``index`` before any transform, HxWx3 RGB.
+
+    Args:
+        dataset (BaseDataset): An mmengine dataset whose data infos hold
+            the decoded ``img`` or an ``img_path``.
+        index (int): The sample.
+
+    Returns:
+        ndarray: The uint8 image.
+    """
     import mmcv
     info = dataset.get_data_info(index)
     if 'img' in info:

@@ -7,7 +7,7 @@
 step:   a training step of NNCLR vs SimCLR, same ResNet, interleaved in one
         process (who goes first alternates), median of several steps; the
         ratio is NNCLR / SimCLR. ResNet-50 runs at 224 px with batch 256 on
-        a GPU (in fp32 that may not fit 40 GB: --amp or --r50-batch), 8 on
+        a GPU (if that does not fit in fp32: --amp or --r50-batch), 8 on
         the CPU.
 lookup: support-set search in fp32, chunked (the plugin's) vs dense, time
         (median over rounds that alternate the two, each a
@@ -16,7 +16,8 @@ lookup: support-set search in fp32, chunked (the plugin's) vs dense, time
 data:   two-view augmentation throughput (images/s) of the quickstart's
         SimCLR pipeline and of BYOL's 224 px pipeline, pillow vs cv2.
 e2e:    quickstart training samples/s, data loading included.
-Nothing here is asserted: numbers are recorded (README), not tested.
+Nothing here is asserted: numbers are recorded (docs/benchmarks.md), not
+tested.
 """
 import argparse
 import json

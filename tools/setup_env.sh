@@ -17,7 +17,9 @@ if ! .venv/bin/python -c 'import torch, torchvision' 2>/dev/null; then
 fi
 # Today's setuptools has no pkg_resources: test against that stack.
 "${PIP[@]}" -U setuptools
-"${PIP[@]}" -e '.[tests]'
+# The tested versions, within the ranges pyproject.toml declares.
+"${PIP[@]}" -e '.[tests]' mmengine==0.10.7 mmcv-lite==2.2.0 mmpretrain==1.2.0 \
+  lightly==1.6.0
 
 # Real images for the quickstart and the data tests (Debian package).
 FMNIST=/usr/share/datasets/fashion-mnist

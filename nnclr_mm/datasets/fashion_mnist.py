@@ -6,6 +6,8 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from .._validation import check_choice
+
 #: Where Debian's ``dataset-fashion-mnist`` package puts the files.
 DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist'
 
@@ -41,7 +43,15 @@ def read_idx(path: str) -> np.ndarray:
 
 def find_idx_file(data_root: str, name: str) -> Optional[str]:
     """``name`` or ``name.gz`` in ``data_root`` or torchvision's layout
-    ``data_root/FashionMNIST/raw``; None if absent."""
+    ``data_root/FashionMNIST/raw``.
+
+    Args:
+        data_root (str): The folder to look in.
+        name (str): The IDX file's name without ``.gz``.
+
+    Returns:
+        str, optional: The path found first, or None if absent.
+    """
     for folder in (data_root, osp.join(data_root, 'FashionMNIST', 'raw')):
         for candidate in (name, name + '.gz'):
             path = osp.join(folder, candidate)
@@ -82,9 +92,7 @@ class OfflineFashionMNIST(BaseDataset):
                  data_root: str = DEBIAN_ROOT,
                  split: str = 'train',
                  **kwargs) -> None:
-        if split not in _FILES:
-            raise ValueError(f'OfflineFashionMNIST: split must be one of '
-                             f'{tuple(_FILES)}, got {split!r}')
+        check_choice('OfflineFashionMNIST', 'split', split, tuple(_FILES))
         self.split = split
         super().__init__(
             ann_file='', data_root=data_root, data_prefix='', **kwargs)

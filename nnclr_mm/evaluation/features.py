@@ -1,23 +1,18 @@
-from typing import Sequence, Tuple
+from typing import Iterable, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import is_model_wrapper
+from mmpretrain.utils import get_ori_model
+from torch import nn
+
+from .._validation import check_choice
 
 #: What :func:`embed_batch` can return.
 FEATURES = ('backbone', 'neck', 'pixels')
 
 
-def check_features(owner: str, features: str) -> None:
-    """Raise an error naming ``owner`` unless ``features`` is in
-    :data:`FEATURES`."""
-    if features not in FEATURES:
-        raise ValueError(f'{owner}: features must be one of {FEATURES}, '
-                         f'got {features!r}')
-
-
 @torch.no_grad()
-def embed_batch(model,
+def embed_batch(model: nn.Module,
                 data_batch: dict,
                 features: str = 'backbone',
                 fp16: bool = False) -> Tuple[torch.Tensor, Sequence]:
@@ -37,9 +32,8 @@ def embed_batch(model,
     Returns:
         tuple[Tensor, Sequence]: ``(N, C)`` features and the data samples.
     """
-    check_features('embed_batch', features)
-    if is_model_wrapper(model):
-        model = model.module
+    check_choice('embed_batch', 'features', features, FEATURES)
+    model = get_ori_model(model)
     data = model.data_preprocessor(data_batch, False)
     inputs = data['inputs']
     if features == 'pixels':
@@ -57,17 +51,22 @@ def embed_batch(model,
     return F.normalize(feats.float(), dim=1), data['data_samples']
 
 
-def embed_dataset(model, dataloader,
-                  features: str = 'backbone') -> Tuple[torch.Tensor,
-                                                       torch.Tensor]:
+def embed_dataset(
+        model: nn.Module,
+        dataloader: Iterable[dict],
+        features: str = 'backbone') -> Tuple[torch.Tensor, torch.Tensor]:
     """Features and labels (-1 where absent) of a whole dataloader, in its
     order (single process).
 
     Args:
         model (nn.Module): See :func:`embed_batch`.
-        dataloader (Iterable): Yields batches; use ``shuffle=False`` to
-            keep the dataset's order.
+        dataloader (Iterable[dict]): Yields batches; use ``shuffle=False``
+            to keep the dataset's order.
         features (str): See :func:`embed_batch`.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(N, C)`` features on the CPU and ``(N, )``
+        labels.
     """
     all_feats, all_labels = [], []
     for data_batch in dataloader:

@@ -1,6 +1,7 @@
 import torch
 import torch.nn.functional as F
 
+from .._validation import check_positive
 from ..models.memories import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 
 
@@ -33,8 +34,7 @@ def weighted_knn_scores(
     Returns:
         Tensor: ``(N, num_classes)`` scores, normalised to sum to 1.
     """
-    if not temperature > 0:
-        raise ValueError(f'temperature must be > 0, got {temperature!r}')
+    check_positive('weighted_knn_scores', 'temperature', temperature)
     queries = F.normalize(queries.float(), dim=1)
     bank = F.normalize(bank.float(), dim=1)
     sim, idx = chunked_topk_cosine(queries, bank, min(k, len(bank)),

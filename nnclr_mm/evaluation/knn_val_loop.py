@@ -8,7 +8,8 @@ from mmengine.runner import ValLoop
 from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
-from .features import check_features, embed_batch
+from .._validation import check_choice
+from .features import FEATURES, embed_batch
 from .knn import weighted_knn_scores
 
 
@@ -57,7 +58,7 @@ class KNNValLoop(ValLoop):
                  temperature: float = 0.07,
                  features: str = 'backbone',
                  fp16: bool = False) -> None:
-        check_features('KNNValLoop', features)
+        check_choice('KNNValLoop', 'features', features, FEATURES)
         super().__init__(runner, dataloader, evaluator, fp16)
         self.features = features
         if isinstance(bank_dataloader, dict):
@@ -68,7 +69,15 @@ class KNNValLoop(ValLoop):
         self.temperature = temperature
 
     def embed(self, data_batch: dict) -> Tuple[torch.Tensor, Sequence]:
-        """L2-normalised features of one batch, see :func:`embed_batch`."""
+        """L2-normalised features of one batch, see :func:`embed_batch`.
+
+        Args:
+            data_batch (dict): A batch as the dataloader yields it.
+
+        Returns:
+            tuple[Tensor, Sequence]: ``(N, C)`` features and the data
+            samples.
+        """
         return embed_batch(self.runner.model, data_batch, self.features,
                            self.fp16)
 

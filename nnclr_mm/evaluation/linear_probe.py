@@ -12,9 +12,9 @@ def fit_linear_probe(feats: torch.Tensor,
     The linear evaluation of SimCLR's transfer experiments (Chen et al.
     2020, App. B.8): standardised features, an L2-regularised softmax
     classifier fitted to convergence by full-batch L-BFGS, no augmentation.
-    Deterministic for given inputs, and seconds on a CPU for 60,000 x 512
-    features, where a probe trained by SGD through the network (the
-    linear-probe config) takes epochs of forward passes.
+    Deterministic for given inputs. It fits precomputed features, with no
+    pass through the network; a probe trained by SGD through the network
+    (the linear-probe config) takes epochs of forward passes instead.
 
     Args:
         feats (Tensor): ``(N, C)`` training features.
@@ -71,6 +71,17 @@ def probe_objective(x: torch.Tensor, labels: torch.Tensor,
                     weight_decay: float) -> torch.Tensor:
     """What :func:`fit_linear_probe` minimises over ``weight`` and ``bias``
     on standardised features ``x``: mean cross-entropy plus
-    ``0.5 * weight_decay * ||weight||^2``."""
+    ``0.5 * weight_decay * ||weight||^2``.
+
+    Args:
+        x (Tensor): ``(N, C)`` standardised features.
+        labels (Tensor): ``(N, )`` integer labels.
+        weight (Tensor): ``(num_classes, C)`` weights.
+        bias (Tensor): ``(num_classes, )`` biases.
+        weight_decay (float): The L2 coefficient.
+
+    Returns:
+        Tensor: The scalar objective.
+    """
     return (F.cross_entropy(x @ weight.T + bias, labels) +
             0.5 * weight_decay * weight.pow(2).sum())

@@ -2,6 +2,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .._validation import check_choice
+
 METHODS = ('tsne', 'pca')
 
 
@@ -15,8 +17,7 @@ def project_2d(feats: np.ndarray, method: str = 'tsne',
             Defaults to ``'tsne'``.
         seed (int): Random state of t-SNE. Defaults to 0.
     """
-    if method not in METHODS:
-        raise ValueError(f'method must be one of {METHODS}, got {method!r}')
+    check_choice('project_2d', 'method', method, METHODS)
     try:
         from sklearn.decomposition import PCA
         from sklearn.manifold import TSNE

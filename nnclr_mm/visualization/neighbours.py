@@ -10,14 +10,38 @@ GREY = (200, 200, 200)
 
 def grid_geometry(rows: int, cols: int, tile: int, border: int, gap: int,
                   title_height: int) -> Tuple[int, int]:
-    """Width and height in pixels of a :func:`neighbour_grid` image."""
+    """Width and height in pixels of a :func:`neighbour_grid` image.
+
+    Args:
+        rows (int): Number of queries.
+        cols (int): Tiles per row, the query included.
+        tile (int): Side of each image in pixels.
+        border (int): Frame width.
+        gap (int): Space between frames.
+        title_height (int): Height of the title band.
+
+    Returns:
+        tuple[int, int]: ``(width, height)``.
+    """
     cell = tile + 2 * border + gap
     return gap + cols * cell, title_height + gap + rows * cell
 
 
 def tile_origin(row: int, col: int, tile: int, border: int, gap: int,
                 title_height: int) -> Tuple[int, int]:
-    """Top-left pixel (x, y) of the frame around tile (row, col)."""
+    """Top-left pixel (x, y) of the frame around tile (row, col).
+
+    Args:
+        row (int): The query's row.
+        col (int): The column, 0 for the query.
+        tile (int): Side of each image in pixels.
+        border (int): Frame width.
+        gap (int): Space between frames.
+        title_height (int): Height of the title band.
+
+    Returns:
+        tuple[int, int]: ``(x, y)``.
+    """
     cell = tile + 2 * border + gap
     return gap + col * cell, title_height + gap + row * cell
 

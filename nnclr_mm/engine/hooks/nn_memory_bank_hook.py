@@ -2,8 +2,10 @@ from typing import Optional
 
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+from mmpretrain.utils import get_ori_model
+
+from ..._validation import check_int
 
 
 @HOOKS.register_module()
@@ -33,20 +35,11 @@ class NNMemoryBankHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, warmup: int = 0) -> None:
-        if isinstance(warmup, bool) or not isinstance(warmup,
-                                                      int) or warmup < 0:
-            raise ValueError(
-                f'NNMemoryBankHook: warmup must be an int >= 0, got '
-                f'{warmup!r}')
+        check_int('NNMemoryBankHook', 'warmup', warmup, 0)
         self.warmup = warmup
 
-    @staticmethod
-    def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
-
     def before_train(self, runner) -> None:
-        model = self._model(runner)
+        model = get_ori_model(runner.model)
         if not hasattr(model, 'memory_bank'):
             raise TypeError('NNMemoryBankHook needs a model with a '
                             f'memory_bank, got {type(model).__name__}')
@@ -72,7 +65,7 @@ class NNMemoryBankHook(Hook):
                           runner,
                           batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
-        model = self._model(runner)
+        model = get_ori_model(runner.model)
         model.nn_positives = int(model.memory_bank.num_filled) >= self.warmup
 
     def after_train_iter(self,
@@ -80,7 +73,7 @@ class NNMemoryBankHook(Hook):
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        model = self._model(runner)
+        model = get_ori_model(runner.model)
         hub = runner.message_hub
         hub.update_scalar('train/bank_fill', model.memory_bank.fill_ratio)
         hub.update_scalar('train/nn_positives', float(model.nn_positives))

@@ -1,4 +1,4 @@
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmpretrain.models import BaseSelfSupervisor
@@ -8,6 +8,7 @@ from torch import nn
 
 
 def _linears(module: nn.Module) -> List[nn.Linear]:
+    """The ``nn.Linear`` layers of ``module``, in registration order."""
     return [m for m in module.modules() if isinstance(m, nn.Linear)]
 
 
@@ -41,10 +42,9 @@ class NNCLR(BaseSelfSupervisor):
         data_preprocessor (dict or nn.Module, optional): Defaults to None,
             mmpretrain's ``SelfSupDataPreprocessor``.
         channels_last (bool): Keep the backbone's weights and inputs in
-            NHWC memory order, which convolution kernels run faster on
-            (measured on the CPU: -23 % per ResNet-50 step at 224 px; the
-            usual choice with AMP on GPUs). The math is unchanged. Defaults
-            to False.
+            NHWC memory order, which many convolution kernels prefer (the
+            usual choice with AMP on GPUs; for its effect see
+            docs/benchmarks.md). The math is unchanged. Defaults to False.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
     """
@@ -88,8 +88,16 @@ class NNCLR(BaseSelfSupervisor):
                 f'NNCLR: the head\'s predictor takes {head_fcs[0].in_features}'
                 f' channels but the embeddings have feat_dim={feat_dim}')
 
-    def extract_feat(self, inputs: torch.Tensor):
-        """Backbone features of ``(N, C, H, W)`` images."""
+    def extract_feat(self,
+                     inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Backbone features of images fed in the model's memory format.
+
+        Args:
+            inputs (Tensor): ``(N, C, H, W)`` images.
+
+        Returns:
+            tuple[Tensor, ...]: The backbone's outputs.
+        """
         return self.backbone(
             inputs.contiguous(memory_format=self.memory_format))
 

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from mmengine.dist import get_rank
 from mmpretrain.registry import MODELS
 
+from ..._validation import check_choice, check_positive
 from ..utils import concat_all_gather
 
 
@@ -38,12 +39,8 @@ class NNCLRLoss(nn.Module):
 
     def __init__(self, temperature: float = 0.1, mode: str = 'paper') -> None:
         super().__init__()
-        if not temperature > 0:
-            raise ValueError(
-                f'NNCLRLoss: temperature must be > 0, got {temperature!r}')
-        if mode not in self.MODES:
-            raise ValueError(f'NNCLRLoss: mode must be one of {self.MODES}, '
-                             f'got {mode!r}')
+        check_positive('NNCLRLoss', 'temperature', temperature)
+        check_choice('NNCLRLoss', 'mode', mode, self.MODES)
         self.temperature = temperature
         self.mode = mode
 

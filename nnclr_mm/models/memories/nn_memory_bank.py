@@ -5,28 +5,23 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ..._validation import check, check_int
 from ..utils import concat_all_gather
 
-#: Elements of one similarity block of the chunked search (8 MB in fp32):
-#: the search's extra memory stays far below 64 MB at any bank size.
+#: Elements of one similarity block of the chunked search (8 MiB in fp32):
+#: the search's extra memory is bounded by it whatever the bank size. For
+#: the choice of 2**21 see docs/benchmarks.md.
 DEFAULT_CHUNK_ELEMS = 2**21
-
-
-def _check_int(owner: str, name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(
-            f'{owner}: {name} must be an int >= {low}, got {value!r}')
 
 
 def _similarity_blocks(queries: torch.Tensor, keys: torch.Tensor,
                        chunk: int) -> Iterator[Tuple[int, torch.Tensor]]:
     """Similarity blocks of ``queries`` against consecutive ``keys``.
 
-    Every block is written into one buffer allocated once, so a block is
-    valid only until the next one is yielded. A fresh block per chunk let
-    glibc's heap, and so the process, grow with the bank: 19 to 83 MB of
-    peak extra memory at 256 queries x 1M keys, 19.7 MB with the buffer,
-    at the same speed.
+    Every block is written into one buffer of ``N * min(chunk, M)``
+    elements, allocated once whatever ``M``, so a block is valid only until
+    the next one is yielded. (Why one buffer rather than a fresh block per
+    chunk: see docs/benchmarks.md.)
 
     Args:
         queries (Tensor): ``(N, C)``.
@@ -87,7 +82,20 @@ def chunked_topk_cosine(queries: torch.Tensor, keys: torch.Tensor, k: int,
 def _running_max(
     blocks: Iterator[Tuple[int, torch.Tensor]]
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    # k = 1, the common case: a running max is ~10 % faster than topk.
+    """Top-1 of :func:`chunked_topk_cosine` by a running max over blocks.
+
+    The common case k = 1 needs no ``topk`` (for the choice, see
+    docs/benchmarks.md). Across blocks only a strictly greater similarity
+    replaces the best one, so a tie keeps the earlier key, as ``argmax``
+    does.
+
+    Args:
+        blocks (Iterator[tuple[int, Tensor]]): As yielded by
+            :func:`_similarity_blocks`.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(N, 1)`` similarities and indices.
+    """
     best_sim = best_idx = None
     for start, sim in blocks:
         sim, idx = sim.max(dim=1)
@@ -95,7 +103,6 @@ def _running_max(
         if best_sim is None:
             best_sim, best_idx = sim, idx
         else:
-            # Strictly greater keeps the first maximum, as argmax does.
             better = sim > best_sim
             best_sim = torch.where(better, sim, best_sim)
             best_idx = torch.where(better, idx, best_idx)
@@ -123,7 +130,7 @@ class NNMemoryBank(BaseModule):
             neighbours (the paper's Table 7 ablation). Defaults to 1.
         chunk_elems (int): Elements of one similarity block of the search,
             which bounds its extra memory. Defaults to
-            ``DEFAULT_CHUNK_ELEMS`` (``2 ** 21``, 8 MB in fp32).
+            ``DEFAULT_CHUNK_ELEMS`` (``2 ** 21``, 8 MiB in fp32).
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -134,13 +141,12 @@ class NNMemoryBank(BaseModule):
                  chunk_elems: int = DEFAULT_CHUNK_ELEMS,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        _check_int('NNMemoryBank', 'size', size, 1)
-        _check_int('NNMemoryBank', 'feat_dim', feat_dim, 1)
-        _check_int('NNMemoryBank', 'topk', topk, 1)
-        _check_int('NNMemoryBank', 'chunk_elems', chunk_elems, 1)
-        if topk > size:
-            raise ValueError(f'NNMemoryBank: topk must be <= size ({size}), '
-                             f'got {topk}')
+        check_int('NNMemoryBank', 'size', size, 1)
+        check_int('NNMemoryBank', 'feat_dim', feat_dim, 1)
+        check_int('NNMemoryBank', 'topk', topk, 1)
+        check_int('NNMemoryBank', 'chunk_elems', chunk_elems, 1)
+        check(topk <= size, 'NNMemoryBank', 'topk', topk,
+              f'<= size ({size})')
         self.size = size
         self.feat_dim = feat_dim
         self.topk = topk
