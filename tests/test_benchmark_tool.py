@@ -1,21 +1,14 @@
 """tools/benchmark.py runs and reports every section (its numbers are
 recorded in the README, never asserted)."""
 import json
-import os
-import os.path as osp
-import subprocess
-import sys
 
 import pytest
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from toolkit import run_tool_subprocess
 
 
 def test_benchmark_quick_writes_every_section(tmp_path):
     out = tmp_path / 'bench.json'
-    run = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', '--quick', '--out', str(out)],
-        cwd=ROOT, capture_output=True, text=True)
+    run = run_tool_subprocess('benchmark.py', '--quick', '--out', out)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(out.read_text())
     assert {'machine', 'step', 'lookup', 'data', 'e2e'} <= set(results)
@@ -35,9 +28,7 @@ def test_benchmark_quick_writes_every_section(tmp_path):
     (['--bank-size', '4'], '--bank-size (4) must hold one view\'s batch (8)'),
 ])
 def test_bad_options_are_clear_errors(args, message):
-    run = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', '--quick', *args],
-        cwd=ROOT, capture_output=True, text=True,
-        env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
+    run = run_tool_subprocess('benchmark.py', '--quick', *args,
+                              env=dict(CUDA_VISIBLE_DEVICES=''))
     assert run.returncode == 2
     assert message in run.stderr

@@ -3,20 +3,15 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmpretrain.registry import MODELS
+from toolkit import LIGHTLY, PAPER, ROOT, load_config
 
 import nnclr_mm  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
     osp.relpath(p, ROOT)
     for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
-
-
-def load(name):
-    return Config.fromfile(osp.join(ROOT, name))
 
 
 def test_all_configs_are_found():
@@ -25,13 +20,13 @@ def test_all_configs_are_found():
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_loads_and_builds(name):
-    cfg = load(name)
+    cfg = load_config(name)
     model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 1e6
 
 
 def test_paper_recipe_values():
-    cfg = load('configs/nnclr_r50.py')
+    cfg = load_config(PAPER)
     model = cfg.model
     assert model.backbone.depth == 50
     assert model.backbone.norm_cfg.type == 'SyncBN'
@@ -57,7 +52,7 @@ def test_paper_recipe_values():
 
 
 def test_lightly_recipe_values():
-    cfg = load('configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py')
+    cfg = load_config(LIGHTLY)
     model = cfg.model
     assert (model.neck.in_channels, model.neck.hid_channels,
             model.neck.out_channels) == (512, 512, 128)
@@ -78,7 +73,7 @@ def test_lightly_recipe_initialises_its_backbone_like_torchvision():
     config's backbone must start from the same initialisation, not only
     have the same shapes (mmpretrain zero-initialises residual BNs)."""
     import torchvision
-    cfg = load('configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py')
+    cfg = load_config(LIGHTLY)
     model = MODELS.build(cfg.model)
     model.init_weights()
     reference = torchvision.models.resnet18()

@@ -2,7 +2,6 @@
 import os
 import os.path as osp
 import socket
-import subprocess
 import sys
 
 import pytest
@@ -10,8 +9,15 @@ import torch
 import torch.distributed as torch_dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-from conftest import tiny_nnclr_cfg
 from mmpretrain.structures import DataSample
+from toolkit import (
+    QUICKSTART,
+    ROOT,
+    run_tool_subprocess,
+    tiny_config,
+    tiny_nnclr_cfg,
+    write_config,
+)
 
 import nnclr_mm  # noqa: F401  (checkpoint allow-list, DDP fixes)
 
@@ -170,39 +176,33 @@ def test_bn_statistics_follow_the_mode(tmp_path):
                               ranks[1]['running_mean'])
 
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-LAUNCH_CONFIG = """
-_base_ = '{root}/configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
-custom_imports = dict(imports=['nnclr_mm', 'bank_dump_hook'],
-                      allow_failed_imports=False)
-custom_hooks = [dict(type='NNMemoryBankHook', warmup=0),
-                dict(type='BankDumpHook')]
-model = dict(memory_bank=dict(size=256))
-train_cfg = dict(max_epochs=1)
-train_dataloader = dict(batch_size=16, num_workers=0,
-                        persistent_workers=False,
-                        dataset=dict(indices=128))
-val_dataloader = dict(num_workers=0, persistent_workers=False,
-                      dataset=dict(indices=64))
-val_cfg = dict(bank_dataloader=dict(num_workers=0, persistent_workers=False,
-                                    dataset=dict(indices=128)))
-"""
+def launch_config():
+    """The quickstart for 2 CPU ranks: 128 training images, each rank
+    saving its bank (bank_dump_hook.py)."""
+    return tiny_config(
+        QUICKSTART,
+        batch_size=None,
+        custom_imports=dict(imports=['nnclr_mm', 'bank_dump_hook'],
+                            allow_failed_imports=False),
+        custom_hooks=[dict(type='NNMemoryBankHook', warmup=0),
+                      dict(type='BankDumpHook')],
+        model=dict(memory_bank=dict(size=256)),
+        train_dataloader=dict(batch_size=16, dataset=dict(indices=128)),
+        val_dataloader=dict(dataset=dict(indices=64)),
+        val_cfg=dict(bank_dataloader=dict(dataset=dict(indices=128))))
 
 
 def dist_train(config, work_dir, *args):
-    env = dict(os.environ, PORT=str(free_port()),
+    env = dict(PORT=str(free_port()),
                PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]),
                PATH=osp.dirname(sys.executable) + os.pathsep +
                os.environ['PATH'])
-    return subprocess.run(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-         str(work_dir), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True)
+    return run_tool_subprocess('dist_train.sh', config, 2, '--work-dir',
+                               work_dir, *args, env=env)
 
 
 def test_dist_train_on_cpu_and_resume_restores_the_bank(tmp_path):
-    config = tmp_path / 'launch.py'
-    config.write_text(LAUNCH_CONFIG.format(root=ROOT))
+    config = write_config(launch_config(), tmp_path / 'launch.py')
     work_dir = tmp_path / 'work'
     # 128 images, 16 per rank and step: 4 steps, one checkpoint, and the
     # kNN validation over both ranks.

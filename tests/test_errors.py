@@ -6,42 +6,48 @@ import pickle
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS
 from PIL import Image
+from toolkit import (
+    NO_VALIDATION,
+    QUICKSTART,
+    ROOT,
+    run_tool_subprocess,
+    tiny_config,
+    tool_command,
+    write_config,
+)
 
 import nnclr_mm  # noqa: F401
 from nnclr_mm.datasets import SafeLoadImageFromFile
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-QUICKSTART = osp.join(ROOT, 'configs',
-                      'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
+#: The quickstart's training, iteration-based, on 128 images, with no
+#: schedule and no validation.
+ITERATIONS = dict(
+    train_dataloader=dict(
+        dataset=dict(indices=128),
+        sampler=dict(type='InfiniteSampler', shuffle=True)),
+    param_scheduler=None,
+    **NO_VALIDATION)
 
 
 def small_cfg(tmp_path, **model_bank):
     """The quickstart, iteration-based and small."""
-    cfg = Config.fromfile(QUICKSTART)
-    cfg.train_dataloader.update(
-        batch_size=16, num_workers=0, persistent_workers=False)
-    cfg.train_dataloader.dataset.indices = 128
-    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=4)
-    cfg.param_scheduler = None
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', by_epoch=False, interval=1)
-    cfg.model.memory_bank.update({'size': 64, **model_bank})
-    cfg.custom_hooks = [dict(type='NNMemoryBankHook', warmup=16)]
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.work_dir = str(tmp_path / 'work')
-    return cfg
+    return tiny_config(
+        QUICKSTART, batch_size=16, **ITERATIONS,
+        train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=4),
+        default_hooks=dict(checkpoint=dict(
+            _delete_=True, type='CheckpointHook', by_epoch=False, interval=1)),
+        model=dict(memory_bank={'size': 64, **model_bank}),
+        custom_hooks=[dict(type='NNMemoryBankHook', warmup=16)],
+        work_dir=str(tmp_path / 'work'))
 
 
 # -- config ---------------------------------------------------------------
@@ -215,41 +221,31 @@ def test_checkpoint_that_runs_code_is_refused_on_resume(tmp_path):
         Runner.from_cfg(cfg).train()
 
 
-SIGTERM_CONFIG = """
-_base_ = '{quickstart}'
-train_dataloader = dict(batch_size=16, num_workers=0,
-                        persistent_workers=False, dataset=dict(indices=128),
-                        sampler=dict(type='InfiniteSampler', shuffle=True))
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
-                 max_iters={max_iters})
-param_scheduler = None
-log_processor = dict(by_epoch=False)
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1000),
-                     logger=dict(interval=1))
-model = dict(memory_bank=dict(size=64))
-custom_hooks = [dict(type='NNMemoryBankHook', warmup=16),
-                dict(type='RNGStateHook'),
-                dict(type='PreemptionCheckpointHook')]
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-"""
-
-
-def train_command(config, work_dir, *args):
-    return [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
-            str(config), '--work-dir', str(work_dir), *args]
+def write_sigterm_config(path, max_iters):
+    """Write the quickstart for ``max_iters`` iterations, logging each and
+    checkpointing only on a stop signal, to ``path``."""
+    return write_config(
+        tiny_config(
+            QUICKSTART, batch_size=16, **ITERATIONS,
+            train_cfg=dict(_delete_=True, type='IterBasedTrainLoop',
+                           max_iters=max_iters),
+            log_processor=dict(by_epoch=False),
+            default_hooks=dict(checkpoint=dict(by_epoch=False, interval=1000),
+                               logger=dict(interval=1)),
+            model=dict(memory_bank=dict(size=64)),
+            custom_hooks=[dict(type='NNMemoryBankHook', warmup=16),
+                          dict(type='RNGStateHook'),
+                          dict(type='PreemptionCheckpointHook')]), path)
 
 
 def test_sigterm_writes_a_checkpoint_and_resume_auto_continues(tmp_path):
-    config = tmp_path / 'long.py'
-    config.write_text(
-        SIGTERM_CONFIG.format(quickstart=QUICKSTART, max_iters=10000))
+    config = write_sigterm_config(tmp_path / 'long.py', max_iters=10000)
     work = tmp_path / 'work'
     log_path = tmp_path / 'train.log'
     with open(log_path, 'w') as log:
-        proc = subprocess.Popen(train_command(config, work), stdout=log,
-                                stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(
+            tool_command('train.py', config, '--work-dir', work), stdout=log,
+            stderr=subprocess.STDOUT, cwd=ROOT)
         try:
             deadline = time.time() + 240
             while not re.search(r'Iter\(train\) \[\s*3/10000\]',
@@ -268,12 +264,9 @@ def test_sigterm_writes_a_checkpoint_and_resume_auto_continues(tmp_path):
     assert 'received a stop signal' in log_path.read_text()
 
     # Continue two more iterations from where the signal stopped it.
-    config.write_text(
-        SIGTERM_CONFIG.format(
-            quickstart=QUICKSTART, max_iters=stopped_at + 2))
-    run = subprocess.run(
-        train_command(config, work, '--resume', 'auto'), cwd=ROOT,
-        capture_output=True, text=True)
+    write_sigterm_config(config, max_iters=stopped_at + 2)
+    run = run_tool_subprocess('train.py', config, '--work-dir', work,
+                              '--resume', 'auto')
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     log = run.stdout + run.stderr
     assert f'resumed epoch: 0, iter: {stopped_at}' in log

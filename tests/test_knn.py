@@ -1,7 +1,13 @@
+"""The weighted kNN vote and the kNN loops that run it."""
+import glob
 import math
 
+import numpy as np
 import pytest
 import torch
+from mmengine.runner import Runner
+from mmpretrain.datasets import BaseDataset
+from mmpretrain.registry import DATASETS
 
 from nnclr_mm.evaluation import weighted_knn_scores
 
@@ -42,3 +48,72 @@ def test_bad_temperature_names_the_argument():
     with pytest.raises(ValueError, match='temperature must be > 0'):
         weighted_knn_scores(torch.ones(1, 2), torch.eye(2),
                             torch.tensor([0, 1]), 2, temperature=0)
+
+
+@DATASETS.register_module(force=True)
+class OneHotImages(BaseDataset):
+    """4x4 images with one bright pixel at ``positions``, for the kNN."""
+
+    def __init__(self, positions, labels, **kwargs):
+        self.positions, self.labels = positions, labels
+        super().__init__(ann_file='', pipeline=[dict(type='PackInputs')],
+                         **kwargs)
+
+    def load_data_list(self):
+        data = []
+        for pos, label in zip(self.positions, self.labels):
+            img = np.zeros((4, 4, 3), np.uint8)
+            img.reshape(-1, 3)[pos] = 255
+            data.append(dict(img=img, gt_label=label))
+        return data
+
+
+def test_knn_loop_gives_the_known_answer_on_hand_made_features(
+        tmp_path, tiny_cfg):
+    loader = dict(
+        batch_size=2,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate'))
+    classes = dict(classes=('a', 'b'))
+    # With k = 1 every held-out image takes the label of the bank image
+    # with the same bright pixel: positions 0, 2, 3 agree, 1 does not.
+    runner = Runner(
+        model=tiny_cfg(),
+        work_dir=str(tmp_path),
+        val_dataloader=dict(
+            **loader,
+            dataset=dict(type='OneHotImages', positions=[0, 1, 2, 3],
+                         labels=[0, 1, 1, 1], metainfo=classes)),
+        val_cfg=dict(
+            type='KNNValLoop',
+            bank_dataloader=dict(
+                **loader,
+                dataset=dict(type='OneHotImages', positions=[0, 1, 2, 3],
+                             labels=[0, 0, 1, 1], metainfo=classes)),
+            k=1,
+            features='pixels'),
+        val_evaluator=dict(type='Accuracy', topk=(1, 2)),
+        default_scope='mmpretrain')
+    metrics = runner.val()
+    # With k = 1 the other class gets no vote (score 0), and mmpretrain's
+    # Accuracy counts only positive scores, so top-2 equals top-1 here.
+    assert metrics == {'knn_top1': 75.0, 'knn_top2': 75.0}
+    # Both passes report progress: the bank's 2 batches, then the held-out.
+    (log, ) = glob.glob(str(tmp_path / '*' / '*.log'))
+    text = open(log).read()
+    assert 'kNN bank (val): embedded batch [2/2]' in text
+    assert text.index('embedded batch [2/2]') < text.index('knn_top1: 75')
+
+
+def test_knn_loop_rejects_unknown_features(tmp_path, tiny_cfg):
+    from nnclr_mm.evaluation import KNNValLoop
+    with pytest.raises(ValueError, match="features must be one of.*'logits'"):
+        KNNValLoop(
+            Runner(
+                model=tiny_cfg(),
+                work_dir=str(tmp_path),
+                default_scope='mmpretrain'),
+            dataloader=[],
+            evaluator=[],
+            bank_dataloader=[],
+            features='logits')

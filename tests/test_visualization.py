@@ -1,12 +1,10 @@
 import json
-import os.path as osp
-import runpy
-import sys
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from toolkit import NO_VALIDATION, QUICKSTART, serial_options, tiny_config
 
 import nnclr_mm  # noqa: F401
 from nnclr_mm.visualization import (
@@ -18,22 +16,12 @@ from nnclr_mm.visualization import (
 )
 from nnclr_mm.visualization.neighbours import GREEN, GREY, RED
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
 SMALL = [
     '--cfg-options', 'val_dataloader.dataset.indices=64',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
     'val_cfg.bank_dataloader.dataset.indices=256',
-    'val_cfg.bank_dataloader.num_workers=0',
-    'val_cfg.bank_dataloader.persistent_workers=False',
-    'model.memory_bank.size=64'  # as in the tiny checkpoint
+    'model.memory_bank.size=64',  # as in the tiny checkpoint
+    *serial_options(QUICKSTART)
 ]
-
-
-def run_tool(tool, *args, monkeypatch):
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    monkeypatch.chdir(ROOT)
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 def test_neighbour_grid_marks_same_class_neighbours(tmp_path):
@@ -79,50 +67,46 @@ def test_training_curves_from_scalars(tmp_path):
 @pytest.fixture(scope='module')
 def tiny_checkpoint(tmp_path_factory):
     """A quickstart-model checkpoint after 2 training steps."""
-    from mmengine.config import Config
     from mmengine.runner import Runner
     work = tmp_path_factory.mktemp('ckpt')
-    cfg = Config.fromfile(osp.join(ROOT, QUICKSTART))
-    cfg.train_dataloader.update(batch_size=32, num_workers=0,
-                                persistent_workers=False)
-    cfg.train_dataloader.dataset.indices = 64
-    cfg.train_cfg = dict(by_epoch=False, max_iters=2)
-    cfg.param_scheduler = None
-    cfg.model.memory_bank.size = 64
-    cfg.custom_hooks = [dict(type='NNMemoryBankHook', warmup=0)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        by_epoch=False, interval=2)
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.work_dir = str(work)
+    cfg = tiny_config(
+        QUICKSTART, batch_size=32, **NO_VALIDATION,
+        train_dataloader=dict(dataset=dict(indices=64)),
+        train_cfg=dict(_delete_=True, by_epoch=False, max_iters=2),
+        param_scheduler=None,
+        model=dict(memory_bank=dict(size=64)),
+        custom_hooks=[dict(type='NNMemoryBankHook', warmup=0)],
+        default_hooks=dict(checkpoint=dict(
+            _delete_=True, type='CheckpointHook', by_epoch=False,
+            interval=2)),
+        work_dir=str(work))
     Runner.from_cfg(cfg).train()
     return work / 'iter_2.pth'
 
 
-def test_vis_nn_tool_writes_the_grid(tmp_path, tiny_checkpoint,
-                                     monkeypatch, capsys):
+def test_vis_nn_tool_writes_the_grid(tmp_path, tiny_checkpoint, run_tool,
+                                     capsys):
     out = tmp_path / 'nn.png'
     run_tool('vis_nn.py', QUICKSTART, tiny_checkpoint, '--out', out,
              '--num-queries', 3, '--topk', 4, '--work-dir', tmp_path / 'w',
-             *SMALL, monkeypatch=monkeypatch)
+             *SMALL)
     assert Image.open(out).size == grid_geometry(3, 5, 64, 4, 6, 24)
     assert 'neighbour accuracy: shown' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize('method', ['pca', 'tsne'])
 def test_vis_embedding_tool_writes_the_plot(tmp_path, tiny_checkpoint,
-                                            monkeypatch, method):
+                                            run_tool, method):
     out = tmp_path / 'emb.png'
     run_tool('vis_embedding.py', QUICKSTART, tiny_checkpoint, '--out', out,
-             '--method', method, '--work-dir', tmp_path / 'w', *SMALL,
-             monkeypatch=monkeypatch)
+             '--method', method, '--work-dir', tmp_path / 'w', *SMALL)
     assert Image.open(out).size == (700, 600)
 
 
-def test_checkpoint_from_another_model_is_refused(tmp_path, monkeypatch):
+def test_checkpoint_from_another_model_is_refused(tmp_path, run_tool):
     # vis tools load the whole model strictly: a mismatch must be loud.
     ckpt = tmp_path / 'other.pth'
     torch.save(dict(state_dict=dict(w=torch.ones(1))), ckpt)
     with pytest.raises(RuntimeError, match='missing keys in source'):
         run_tool('vis_nn.py', QUICKSTART, ckpt, '--out', tmp_path / 'x.png',
-                 '--work-dir', tmp_path / 'w', *SMALL,
-                 monkeypatch=monkeypatch)
+                 '--work-dir', tmp_path / 'w', *SMALL)

@@ -1,30 +1,138 @@
-"""Helpers shared by the tests that run the tools and configs."""
+"""Helpers shared by the tests: paths, small configs, running the tools."""
+import copy
+import os
 import os.path as osp
+import subprocess
+import sys
 
 from mmengine.config import Config
 
+# -- paths ------------------------------------------------------------------
 #: The repository root.
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Configs that several tests name, relative to ROOT.
+QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+PAPER = 'configs/nnclr_r50.py'
+LIGHTLY = 'configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py'
+SIMCLR = 'configs/compare/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+KNN_FMNIST = 'configs/benchmarks/resnet18_knn-k200-t0.07_fashion-mnist.py'
+LINEAR_FMNIST = ('configs/benchmarks/'
+                 'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py')
+
+
+# -- models -----------------------------------------------------------------
+def tiny_nnclr_cfg(bank_size: int = 64, feat_dim: int = 32,
+                   loss: dict = None) -> dict:
+    """A ResNet-18 NNCLR small enough for CPU unit tests."""
+    return dict(
+        type='NNCLR',
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+        neck=dict(
+            type='NNCLRNeck',
+            in_channels=512,
+            hid_channels=64,
+            out_channels=feat_dim),
+        head=dict(
+            type='NNCLRHead',
+            predictor=dict(
+                type='NonLinearNeck',
+                in_channels=feat_dim,
+                hid_channels=64,
+                out_channels=feat_dim,
+                num_layers=2,
+                with_last_bn=False,
+                with_last_bias=True,
+                with_avg_pool=False,
+                norm_cfg=dict(type='BN1d')),
+            loss=loss or dict(type='NNCLRLoss', temperature=0.1)),
+        memory_bank=dict(
+            type='NNMemoryBank', size=bank_size, feat_dim=feat_dim))
+
+
+# -- configs ----------------------------------------------------------------
 #: Every dataloader a config may define.
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader',
            'val_cfg.bank_dataloader', 'test_cfg.bank_dataloader')
+#: Overrides that turn validation off, as ``tools/train.py --no-validate``.
+NO_VALIDATION = dict(val_cfg=None, val_dataloader=None, val_evaluator=None)
 
 
-def tiny_options(config, data_root, batch_size=4, epochs=1):
-    """``--cfg-options`` that point every loader of ``config`` at
-    ``data_root`` with ``batch_size`` and no workers, for ``epochs``: the
-    only overrides a test of a shipped config makes."""
+def load_config(config, **overrides) -> Config:
+    """``config`` (relative to ``ROOT``) with ``overrides`` merged in as a
+    config inheriting it would merge them: dicts key by key (a dict with
+    ``_delete_=True`` replaces its base), anything else replaced."""
     cfg = Config.fromfile(osp.join(ROOT, config))
-    options = []
+    if overrides:
+        cfg.merge_from_dict(copy.deepcopy(overrides))
+    return cfg
+
+
+def shrink_overrides(cfg, data_root=None, batch_size=4, epochs=1) -> dict:
+    """The dotted overrides that shrink ``cfg``: every loader it defines
+    reads ``data_root`` in batches of ``batch_size`` with no workers, and
+    training lasts ``epochs``; a ``None`` keeps the config's own."""
+    overrides = {}
     for loader in LOADERS:
         section, _, sub = loader.partition('.')
         if not (cfg.get(section) and (not sub or cfg[section].get(sub))):
             continue
-        options += [
-            f'{loader}.dataset.data_root={data_root}',
-            f'{loader}.batch_size={batch_size}',
-            f'{loader}.num_workers=0', f'{loader}.persistent_workers=False'
-        ]
-    if cfg.get('train_cfg'):
-        options.append(f'train_cfg.max_epochs={epochs}')
-    return options
+        if data_root is not None:
+            overrides[f'{loader}.dataset.data_root'] = str(data_root)
+        if batch_size is not None:
+            overrides[f'{loader}.batch_size'] = batch_size
+        overrides[f'{loader}.num_workers'] = 0
+        overrides[f'{loader}.persistent_workers'] = False
+    if epochs is not None and cfg.get('train_cfg'):
+        overrides['train_cfg.max_epochs'] = epochs
+    return overrides
+
+
+def tiny_options(config, data_root=None, batch_size=4, epochs=1):
+    """:func:`shrink_overrides` of ``config`` as ``--cfg-options``: the only
+    overrides a test of a shipped config makes."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    return [
+        f'{key}={value}' for key, value in shrink_overrides(
+            cfg, data_root, batch_size, epochs).items()
+    ]
+
+
+def serial_options(config):
+    """``--cfg-options`` that run every loader of ``config`` in the tool's
+    own process (no workers), changing nothing else."""
+    return tiny_options(config, batch_size=None, epochs=None)
+
+
+def tiny_config(config, data_root=None, batch_size=4, epochs=1,
+                **overrides) -> Config:
+    """``config`` shrunk as :func:`tiny_options` shrinks it, then with
+    ``overrides`` merged in as :func:`load_config` merges them."""
+    cfg = load_config(config)
+    cfg.merge_from_dict(shrink_overrides(cfg, data_root, batch_size, epochs))
+    cfg.merge_from_dict(copy.deepcopy(overrides))
+    return cfg
+
+
+def write_config(cfg: Config, path) -> str:
+    """Write ``cfg`` to the Python config file ``path`` for a tool run in
+    another process; returns the path."""
+    path = str(path)
+    cfg.dump(path)
+    return path
+
+
+# -- tools ------------------------------------------------------------------
+def tool_command(tool, *args):
+    """The command line of ``tools/<tool> args``: a shell script run by
+    bash, a Python script by this interpreter."""
+    program = 'bash' if tool.endswith('.sh') else sys.executable
+    return [program, osp.join(ROOT, 'tools', tool), *map(str, args)]
+
+
+def run_tool_subprocess(tool, *args, env=None):
+    """Run ``tools/<tool> args`` in a new process from the repository root,
+    with ``env`` added to this process's environment; returns the
+    completed process with its output as text."""
+    return subprocess.run(tool_command(tool, *args), cwd=ROOT,
+                          env=dict(os.environ, **(env or {})),
+                          capture_output=True, text=True)
