@@ -115,7 +115,9 @@ def evaluate_frozen(runner: Runner, features: str = 'backbone') -> dict:
     num_classes = int(train_labels.max()) + 1
     scores = weighted_knn_scores(test_feats, train_feats, train_labels,
                                  num_classes, loop.k, loop.temperature)
-    top5 = scores.topk(min(5, num_classes), dim=1).indices
+    top5_scores, top5 = scores.topk(min(5, num_classes), dim=1)
+    # As mmpretrain's Accuracy: a class with no vote (score 0) is no hit.
+    hits = (top5 == test_labels[:, None]) & (top5_scores > 0)
     probe = fit_linear_probe(train_feats, train_labels, num_classes)
     with torch.no_grad():
         probe_pred = probe(test_feats).argmax(1)
@@ -123,8 +125,8 @@ def evaluate_frozen(runner: Runner, features: str = 'backbone') -> dict:
     def percent(hits):
         return 100 * hits.sum().item() / len(hits)
 
-    return dict(knn_top1=percent(top5[:, 0] == test_labels),
-                knn_top5=percent((top5 == test_labels[:, None]).any(1)),
+    return dict(knn_top1=percent(hits[:, 0]),
+                knn_top5=percent(hits.any(1)),
                 probe_top1=percent(probe_pred == test_labels))
 
 
