@@ -27,7 +27,8 @@ def test_list_models_finds_every_nnclr_config():
     assert {
         'nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py',
         'nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py',
-        'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+        'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py',
+        'nnclr_resnet18_1xb256-coslr-30e_fashion-mnist.py'
     } <= configs
 
 
