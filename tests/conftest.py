@@ -13,6 +13,31 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _forget_mmengine_instances():
+    """Drop the loggers, visualizers and scopes a test created.
+
+    Runners built in the same second share a timestamp, the name under which
+    mmengine keeps them; without this, a fast machine hands one test's
+    runner the logger of the test before, logging into that test's
+    ``work_dir``.
+    """
+    from mmengine.utils import ManagerMixin
+
+    def managers(cls=ManagerMixin):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from managers(sub)
+
+    before = {cls: set(cls._instance_dict) for cls in managers()}
+    yield
+    for cls in managers():
+        for name in set(cls._instance_dict) - before.get(cls, set()):
+            instance = cls._instance_dict.pop(name)
+            for handler in getattr(instance, 'handlers', []):
+                handler.close()
+
+
 @pytest.fixture
 def tiny_cfg():
     """Factory of :func:`tiny_nnclr_cfg` configs."""
