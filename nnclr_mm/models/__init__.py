@@ -1,10 +1,10 @@
 from .algorithms import NNCLR
-from .heads import NNCLRHead, paper_predictor
+from .heads import NNCLRHead
 from .losses import NNCLRLoss
 from .memories import NNMemoryBank, chunked_topk_cosine
 from .necks import NNCLRNeck
 
 __all__ = [
     'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank',
-    'chunked_topk_cosine', 'paper_predictor'
+    'chunked_topk_cosine'
 ]

@@ -1,3 +1,3 @@
-from .nnclr_head import NNCLRHead, paper_predictor
+from .nnclr_head import NNCLRHead
 
-__all__ = ['NNCLRHead', 'paper_predictor']
+__all__ = ['NNCLRHead']

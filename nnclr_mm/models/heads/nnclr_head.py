@@ -4,28 +4,20 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-
-def paper_predictor(channels: int = 256, hid_channels: int = 4096) -> dict:
-    """Config of the paper's prediction MLP: Linear-BN-ReLU-Linear.
-
-    mmpretrain's :class:`NonLinearNeck` with two layers, no BN and a bias on
-    the last linear layer is exactly this MLP.
-
-    Args:
-        channels (int): Input and output width d. Defaults to 256.
-        hid_channels (int): Hidden width. Defaults to 4096.
-    """
-    return dict(
-        type='NonLinearNeck',
-        in_channels=channels,
-        hid_channels=hid_channels,
-        out_channels=channels,
-        num_layers=2,
-        with_bias=False,
-        with_last_bn=False,
-        with_last_bias=True,
-        with_avg_pool=False,
-        norm_cfg=dict(type='BN1d'))
+#: The paper's prediction MLP [4096, d] with d = 256 (Sec. 4.1),
+#: Linear-BN-ReLU-Linear: mmpretrain's ``NonLinearNeck`` with two layers, no
+#: BN and a bias on the last linear layer.
+PAPER_PREDICTOR = dict(
+    type='NonLinearNeck',
+    in_channels=256,
+    hid_channels=4096,
+    out_channels=256,
+    num_layers=2,
+    with_bias=False,
+    with_last_bn=False,
+    with_last_bias=True,
+    with_avg_pool=False,
+    norm_cfg=dict(type='BN1d'))
 
 
 @MODELS.register_module()
@@ -39,12 +31,24 @@ class NNCLRHead(BaseModule):
     ``(loss(nn0, p1) + loss(nn1, p0)) / 2``.
 
     Args:
-        predictor (dict, optional): Config of the prediction MLP; any
-            registered neck that maps ``(N, d)`` to ``(N, d)``. Defaults to
-            None, the paper's ``paper_predictor()``.
+        predictor (dict, optional): Config of the prediction MLP. Keys it
+            leaves out take the paper's values (:data:`PAPER_PREDICTOR`),
+            and ``out_channels`` defaults to ``in_channels``, so
+            ``dict(in_channels=128, hid_channels=512)`` is the paper's MLP
+            at lightly's CIFAR widths. With a ``type`` other than
+            ``'NonLinearNeck'`` it is any registered neck that maps
+            ``(N, d)`` to ``(N, d)``, built as given. Defaults to None, the
+            paper's MLP.
         loss (dict): Config of the loss. Defaults to
             ``dict(type='NNCLRLoss')`` (paper mode, temperature 0.1).
         init_cfg (dict, optional): Initialization config. Defaults to None.
+
+    Examples:
+        >>> import torch
+        >>> from nnclr_mm.models import NNCLRHead
+        >>> head = NNCLRHead(predictor=dict(in_channels=128, hid_channels=512))
+        >>> head(torch.randn(4, 128)).shape
+        torch.Size([4, 128])
     """
 
     def __init__(self,
@@ -52,8 +56,17 @@ class NNCLRHead(BaseModule):
                  loss: dict = dict(type='NNCLRLoss'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
-        self.predictor = MODELS.build(predictor or paper_predictor())
+        self.predictor = MODELS.build(self._complete(predictor or {}))
         self.loss_module = MODELS.build(loss)
+
+    @staticmethod
+    def _complete(predictor: dict) -> dict:
+        if predictor.get('type', 'NonLinearNeck') != 'NonLinearNeck':
+            return predictor
+        completed = {**PAPER_PREDICTOR, **predictor}
+        if 'out_channels' not in predictor:
+            completed['out_channels'] = completed['in_channels']
+        return completed
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Predict p from the embedding z.
@@ -64,7 +77,7 @@ class NNCLRHead(BaseModule):
         Returns:
             Tensor: ``(N, d)`` predictions.
         """
-        return self.predictor([z])[0]
+        return self.predictor((z, ))[0]
 
     def loss(self, neighbours: Tuple[torch.Tensor, torch.Tensor],
              predictions: Tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
