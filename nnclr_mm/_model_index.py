@@ -1,7 +1,8 @@
 """The plugin's configs in mmpretrain's model index.
 
-``.mim/model-index.yml`` imports ``configs/metafile.yml`` (``.mim/configs``
-links to the repository's ``configs``), the layout mmpretrain and mim read.
+``.mim/model-index.yml`` imports ``configs/nnclr/metafile.yml``
+(``.mim/configs`` links to the repository's ``configs``), the layout
+mmpretrain and mim read.
 Registering it with :class:`mmpretrain.apis.ModelHub` makes
 ``mmpretrain.list_models('*nnclr*')`` list the NNCLR configs and
 ``get_model(NAME)`` build them by name.

@@ -1,24 +1,28 @@
-import glob
-import os.path as osp
-
 import pytest
 import torch
 from mmpretrain.registry import MODELS
-from toolkit import LIGHTLY, PAPER, ROOT, load_config
+from toolkit import LIGHTLY, PAPER, SHIPPED, load_config
 
 import nnclr_mm  # noqa: F401
 
-CONFIGS = sorted(
-    osp.relpath(p, ROOT)
-    for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-    if '_base_' not in p)
-
 
 def test_all_configs_are_found():
-    assert len(CONFIGS) >= 11, CONFIGS
+    assert len(SHIPPED) >= 11, SHIPPED
 
 
-@pytest.mark.parametrize('name', CONFIGS)
+def predictor_layers(head_cfg):
+    """(in, out, bias) of each linear layer of the built predictor and the
+    type of each of its norm layers."""
+    head = MODELS.build(head_cfg)
+    linears = [(m.in_features, m.out_features, m.bias is not None)
+               for m in head.predictor.modules()
+               if isinstance(m, torch.nn.Linear)]
+    norms = [type(m).__name__ for m in head.predictor.modules()
+             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    return linears, norms
+
+
+@pytest.mark.parametrize('name', SHIPPED)
 def test_config_loads_and_builds(name):
     cfg = load_config(name)
     model = MODELS.build(cfg.model)
@@ -32,8 +36,10 @@ def test_paper_recipe_values():
     assert model.backbone.norm_cfg.type == 'SyncBN'
     assert (model.neck.hid_channels, model.neck.out_channels,
             model.neck.num_layers) == (2048, 256, 3)
-    assert (model.head.predictor.hid_channels,
-            model.head.predictor.out_channels) == (4096, 256)
+    # Linear-BN-ReLU-Linear [4096, d], BN synchronised like the rest.
+    assert predictor_layers(model.head) == ([(256, 4096, False),
+                                             (4096, 256, True)],
+                                            ['SyncBatchNorm'])
     assert model.head.loss.temperature == 0.1
     assert model.memory_bank.size == 98304
     assert cfg.train_dataloader.batch_size * 8 == 4096
@@ -56,9 +62,11 @@ def test_lightly_recipe_values():
     model = cfg.model
     assert (model.neck.in_channels, model.neck.hid_channels,
             model.neck.out_channels) == (512, 512, 128)
-    predictor = model.head.predictor
-    assert (predictor.in_channels, predictor.hid_channels,
-            predictor.out_channels) == (128, 512, 128)
+    # lightly's NNCLRPredictionHead(128, 512, 128): Linear without bias,
+    # BN, ReLU, Linear with bias.
+    assert predictor_layers(model.head) == ([(128, 512, False),
+                                             (512, 128, True)],
+                                            ['BatchNorm1d'])
     assert (model.memory_bank.size, model.memory_bank.feat_dim) == (4096,
                                                                     128)
     assert model.head.loss == dict(

@@ -3,10 +3,7 @@ data: they train, evaluate and write their tables."""
 import json
 
 import pytest
-from toolkit import tiny_options
-
-QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
-SIMCLR = 'configs/compare/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+from toolkit import QUICKSTART, SIMCLR, tiny_options
 
 
 def test_lightly_parity_runs_both_and_writes_the_table(run_tool, tmp_path):

@@ -14,46 +14,39 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from toolkit import ROOT, tiny_options
+from toolkit import (
+    COMPARE,
+    KNN_FMNIST,
+    KNN_IN1K,
+    LIGHTLY,
+    LINEAR_FMNIST,
+    LINEAR_IN1K,
+    LONGER,
+    PAPER,
+    PAPER_FULL_NAME,
+    QUICKSTART,
+    ROOT,
+    SHIPPED,
+    tiny_options,
+)
 
 import nnclr_mm  # noqa: F401
 
-PAPER = 'configs/nnclr_r50.py'
-LIGHTLY = 'configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py'
-QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
-LONGER = 'configs/nnclr_resnet18_1xb256-coslr-30e_fashion-mnist.py'
-COMPARE = sorted(
-    osp.relpath(p, ROOT)
-    for p in glob.glob(osp.join(ROOT, 'configs', 'compare', '*.py')))
-KNN_FMNIST = 'configs/benchmarks/resnet18_knn-k200-t0.07_fashion-mnist.py'
-KNN_IN1K = 'configs/benchmarks/resnet50_knn-k200-t0.07_in1k.py'
-LINEAR_FMNIST = ('configs/benchmarks/'
-                 'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py')
-LINEAR_IN1K = 'configs/benchmarks/resnet50_8xb512-linear-coslr-90e_in1k.py'
-
 
 def test_every_shipped_config_is_run_here():
-    shipped = {
-        osp.relpath(p, ROOT)
-        for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                           recursive=True) if '_base_' not in p
-    }
     covered = {
-        PAPER, 'configs/nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py',
-        LIGHTLY, QUICKSTART, LONGER, *COMPARE, KNN_FMNIST, KNN_IN1K,
-        LINEAR_FMNIST, LINEAR_IN1K
+        PAPER, PAPER_FULL_NAME, LIGHTLY, QUICKSTART, LONGER, *COMPARE,
+        KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST, LINEAR_IN1K
     }
-    assert shipped == covered, shipped ^ covered
+    assert set(SHIPPED) == covered, set(SHIPPED) ^ covered
+    assert COMPARE, 'no configs of other methods found'
 
 
-@pytest.mark.parametrize('config', [
-    c for c in sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                                recursive=True)) if '_base_' not in c
-])
+@pytest.mark.parametrize('config', SHIPPED)
 def test_schedule_spans_the_training(config):
     # A config that inherits a schedule and changes only max_epochs would
     # anneal to 0 early and train on at lr 0.
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(osp.join(ROOT, config))
     epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
     cosine = [
         s for s in cfg.get('param_scheduler') or []
@@ -61,7 +54,7 @@ def test_schedule_spans_the_training(config):
     ]
     if epochs is None or not cosine:
         return
-    assert cosine[-1]['end'] == epochs, osp.relpath(config, ROOT)
+    assert cosine[-1]['end'] == epochs, config
     assert cosine[-1]['T_max'] == epochs - cosine[-1]['begin']
 
 
@@ -164,7 +157,7 @@ def test_paper_recipe_has_one_file_under_two_names():
     short = Config.fromfile(osp.join(ROOT, PAPER))
     long = Config.fromfile(
         osp.join(ROOT,
-                 'configs/nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py'))
+                 'configs/nnclr/nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py'))
     assert short.to_dict() == long.to_dict()
 
 

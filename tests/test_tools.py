@@ -125,10 +125,10 @@ def test_nnclr_and_mmpretrain_methods_side_by_side(tmp_path, run_tool):
     methods = {
         'nnclr': (QUICKSTART, ['model.memory_bank.size=256']),
         'simclr': (SIMCLR, []),
-        'mocov2': ('configs/compare/'
+        'mocov2': ('configs/mocov2/'
                    'mocov2_resnet18_1xb256-coslr-5e_fashion-mnist.py',
                    ['model.queue_len=256']),
-        'byol': ('configs/compare/'
+        'byol': ('configs/byol/'
                  'byol_resnet18_1xb256-coslr-5e_fashion-mnist.py', []),
     }
     results = {}

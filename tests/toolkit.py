@@ -1,5 +1,6 @@
 """Helpers shared by the tests: paths, small configs, running the tools."""
 import copy
+import glob
 import os
 import os.path as osp
 import subprocess
@@ -10,14 +11,31 @@ from mmengine.config import Config
 # -- paths ------------------------------------------------------------------
 #: The repository root.
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# Configs that several tests name, relative to ROOT.
-QUICKSTART = 'configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+# Configs that tests name, relative to ROOT.
+QUICKSTART = 'configs/nnclr/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+LONGER = 'configs/nnclr/nnclr_resnet18_1xb256-coslr-30e_fashion-mnist.py'
 PAPER = 'configs/nnclr_r50.py'
-LIGHTLY = 'configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py'
-SIMCLR = 'configs/compare/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
-KNN_FMNIST = 'configs/benchmarks/resnet18_knn-k200-t0.07_fashion-mnist.py'
-LINEAR_FMNIST = ('configs/benchmarks/'
+PAPER_FULL_NAME = ('configs/nnclr/'
+                   'nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py')
+LIGHTLY = 'configs/nnclr/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py'
+SIMCLR = 'configs/simclr/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+KNN_FMNIST = ('configs/nnclr/benchmarks/'
+              'resnet18_knn-k200-t0.07_fashion-mnist.py')
+KNN_IN1K = 'configs/nnclr/benchmarks/resnet50_knn-k200-t0.07_in1k.py'
+LINEAR_FMNIST = ('configs/nnclr/benchmarks/'
                  'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py')
+LINEAR_IN1K = ('configs/nnclr/benchmarks/'
+               'resnet50_8xb512-linear-coslr-90e_in1k.py')
+#: Every config a user can train or test with: all but the ``_base_`` parts.
+SHIPPED = sorted(
+    osp.relpath(p, ROOT)
+    for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
+#: The other methods' configs (configs/<method>/ beside configs/nnclr/).
+COMPARE = [
+    c for c in SHIPPED
+    if c.count('/') == 2 and not c.startswith('configs/nnclr/')
+]
 
 
 # -- models -----------------------------------------------------------------

@@ -36,7 +36,7 @@ import nnclr_mm  # noqa: F401
 from nnclr_mm.models.memories import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-QUICKSTART = osp.join(ROOT, 'configs',
+QUICKSTART = osp.join(ROOT, 'configs', 'nnclr',
                       'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
 
 

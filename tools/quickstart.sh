@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
 
-CONFIG=${CONFIG:-configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py}
+CONFIG=${CONFIG:-configs/nnclr/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py}
 WORK_DIR=${WORK_DIR:-work_dirs/quickstart}
 PY=.venv/bin/python
 

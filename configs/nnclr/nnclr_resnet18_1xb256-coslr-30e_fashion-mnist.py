@@ -1,10 +1,13 @@
 # The quickstart's recipe, six times as long: 30 epochs on the same
 # 10,240 Fashion-MNIST images (see docs/compare_30e.md).
-_base_ = './nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
-
-max_epochs = 30
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True,
-         begin=0, end=max_epochs, convert_to_iter_based=True)
+_base_ = [
+    '../_base_/models/nnclr_resnet18.py',
+    '../_base_/datasets/fashion_mnist_bs256_simclr.py',
+    '../_base_/schedules/sgd_coslr_30e.py',
+    '../_base_/default_runtime.py',
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+
+model = dict(channels_last=True)  # NHWC convolutions (speed only)
+# Positives are the samples themselves until the bank holds one batch.
+custom_hooks = [dict(type='NNMemoryBankHook', warmup=256),
+                *_base_.custom_hooks]

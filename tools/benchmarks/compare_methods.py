@@ -6,8 +6,9 @@ them all with the same evaluator.
         [--out docs/compare]
 
 Each RUN is ``NAME=CONFIG[,KEY=VALUE,...]``: a config (e.g. the quickstart
-and ``configs/compare/*``, which share data, backbone, schedule and kNN)
-with overrides for that run only; ``--cfg-options`` apply to every run.
+and ``configs/{simclr,mocov2,byol}/*``, which share data, backbone,
+schedule and kNN) with overrides for that run only; ``--cfg-options``
+apply to every run.
 Each run trains through mmengine's runner once per seed, validating by
 kNN after every epoch as its config says. The final weights are then
 evaluated on frozen features of the config's test loaders (for the
@@ -24,8 +25,8 @@ probe top-1 per seed and mean, wall time per epoch) and ``OUT.png``
 Example, the quickstart against SimCLR on the same budget::
 
     python tools/benchmarks/compare_methods.py \\
-        nnclr=configs/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py \\
-        simclr=configs/compare/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py
+        nnclr=configs/nnclr/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py \\
+        simclr=configs/simclr/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py
 """
 import argparse
 import json
@@ -86,6 +87,9 @@ def run_config(run: dict, seed: int, common: dict, work_dir: str) -> Config:
     cfg.merge_from_dict({**common, **run['options']})
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = osp.join(work_dir, f'{run["name"]}_seed{seed}')
+    # Named per run: mmengine keys its logger and visualizer by this name,
+    # and two runs started in one second would otherwise share them.
+    cfg.experiment_name = f'{run["name"]}_seed{seed}'
     return cfg
 
 

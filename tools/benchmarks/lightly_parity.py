@@ -14,7 +14,7 @@ three identical channels:
   ``NNCLRPredictionHead(128, 512, 128)``, ``NNMemoryBankModule((4096,
   128))``, ``SimCLRTransform(input_size=32)``, ``NTXentLoss()``, SGD lr 0.06,
   batch 256, ``drop_last``;
-- ``configs/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py`` through
+- ``configs/nnclr/nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py`` through
   mmengine's runner, with only its dataset and length replaced.
 
 Evaluator, the same for both: weighted kNN (k = 200, T = 0.1) on
@@ -52,7 +52,7 @@ from nnclr_mm.datasets.fashion_mnist import DEBIAN_ROOT
 from nnclr_mm.evaluation import weighted_knn_scores
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(ROOT, 'configs',
+CONFIG = osp.join(ROOT, 'configs', 'nnclr',
                   'nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py')
 #: lightly's IMAGENET_NORMALIZE, on [0, 1] pixels.
 LIGHTLY_MEAN, LIGHTLY_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -174,7 +174,7 @@ def train_lightly(images, epochs, seed, workers, swap=None):
                 model = Config.fromfile(CONFIG).model
                 model.neck.with_avg_pool = False  # lightly's is flattened
                 neck, predictor = (MODELS.build(model.neck),
-                                   MODELS.build(model.head.predictor))
+                                   MODELS.build(model.head).predictor)
                 neck.init_weights()
                 predictor.init_weights()
                 self.projection_head = lambda y: neck((y, ))[0]

@@ -1,6 +1,6 @@
 # Real Fashion-MNIST at 32 px, offline: Debian's dataset-fashion-mnist
-# package, read by OfflineFashionMNIST. Normalisation, the evaluation
-# pipeline and loaders, shared by the quickstart and the benchmarks.
+# package, read by OfflineFashionMNIST. Normalisation and the kNN
+# evaluation, shared by the training recipes and the benchmarks.
 data_root = '/usr/share/datasets/fashion-mnist'
 
 # No type: SSL algorithms default to SelfSupDataPreprocessor, classifiers

@@ -3,7 +3,8 @@
 #   python tools/knn_eval.py THIS_CONFIG CKPT [--pixel-baseline]
 # All 60,000 training images vote for the 10,000 test images.
 _base_ = [
-    '../_base_/ssl_runtime.py', '../_base_/datasets/fashion_mnist_32px.py'
+    '../../_base_/default_runtime.py',
+    '../../_base_/datasets/fashion_mnist_knn.py',
 ]
 
 model = dict(

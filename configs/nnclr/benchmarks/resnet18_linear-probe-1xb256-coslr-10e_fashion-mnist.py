@@ -4,20 +4,15 @@
 # a linear classifier is trained on its pooled features. Usage:
 #   python tools/train.py THIS_CONFIG \
 #     --cfg-options model.backbone.init_cfg.checkpoint=CKPT
-_base_ = [
-    '../_base_/ssl_runtime.py', '../_base_/datasets/fashion_mnist_32px.py'
-]
+# The kNN config's classifier (ImageClassifier, ResNet-18, pooled features)
+# with its backbone loaded and frozen, and a linear head.
+_base_ = './resnet18_knn-k200-t0.07_fashion-mnist.py'
 
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(
-        type='ResNet',
-        depth=18,
         frozen_stages=4,
         norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
         num_classes=10,

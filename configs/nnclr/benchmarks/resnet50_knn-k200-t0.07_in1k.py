@@ -7,7 +7,7 @@
 _base_ = [
     'mmpretrain::_base_/models/resnet50.py',
     'mmpretrain::_base_/default_runtime.py',
-    '../_base_/datasets/imagenet_knn.py',
+    '../../_base_/datasets/imagenet_knn.py',
 ]
 custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
 
