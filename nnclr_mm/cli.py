@@ -1,13 +1,10 @@
-"""Command-line pieces shared by the scripts in ``tools/``."""
+"""Argument parsing and config loading shared by the scripts in ``tools/``."""
 import argparse
 import os
 import os.path as osp
 import tempfile
 
-import numpy as np
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -57,20 +54,6 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def build_runner(cfg: Config) -> Runner:
-    """The config's ``runner_type``, or mmengine's :class:`Runner`.
-
-    Args:
-        cfg (Config): A full runner config.
-
-    Returns:
-        Runner: The runner, built but not started.
-    """
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
-
-
 def require_checkpoint(path: str) -> None:
     """Fail before any building, naming ``path``, if it is no file.
 
@@ -102,37 +85,3 @@ def config_for_checkpoint(args: argparse.Namespace) -> Config:
     cfg.load_from = None
     cfg.resume = False
     return cfg
-
-
-def runner_with_checkpoint(args: argparse.Namespace) -> Runner:
-    """A runner for ``args.config`` whose model holds ``args.checkpoint``
-    (see :func:`config_for_checkpoint`), in eval mode.
-
-    Args:
-        args (argparse.Namespace): As for :func:`config_for_checkpoint`.
-
-    Returns:
-        Runner: The runner, its model loaded strictly from the checkpoint.
-    """
-    runner = build_runner(config_for_checkpoint(args))
-    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
-    runner.model.eval()
-    return runner
-
-
-def raw_image(dataset, index: int) -> np.ndarray:
-    """The image of sample ``index`` before any transform, HxWx3 RGB.
-
-    Args:
-        dataset (BaseDataset): An mmengine dataset whose data infos hold
-            the decoded ``img`` or an ``img_path``.
-        index (int): The sample.
-
-    Returns:
-        ndarray: The uint8 image.
-    """
-    import mmcv
-    info = dataset.get_data_info(index)
-    if 'img' in info:
-        return info['img']
-    return mmcv.imread(info['img_path'], channel_order='rgb')

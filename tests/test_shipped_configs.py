@@ -1,8 +1,9 @@
 """Every shipped config, run as a user runs it.
 
 Each config goes through its real entry point (``tools/train.py``,
-``tools/test.py``, ``tools/knn_eval.py``) and mmengine's runner, with its
-own dataset class, pipeline, collate function, data preprocessor, model,
+``tools/test.py``, ``tools/analysis_tools/knn_eval.py``) and mmengine's
+runner, with its own dataset class, pipeline, collate function, data
+preprocessor, model,
 optimizer and checkpoint hook, on a few images written in that dataset's
 own on-disk layout. Only data paths, batch size, workers and length are
 overridden, through ``--cfg-options`` as a user would.
@@ -72,7 +73,7 @@ def train(run_tool, config, data_root, work_dir, *options, **shrink):
 def evaluate(run_tool, config, checkpoint, data_root, tmp_path,
              tool='test.py'):
     """Metrics that ``tools/<tool> config checkpoint`` writes with --out."""
-    out = tmp_path / f'{osp.basename(config)}.{tool}.json'
+    out = tmp_path / f'{osp.basename(config)}.{osp.basename(tool)}.json'
     run_tool(tool, config, checkpoint, '--work-dir', tmp_path / 'eval',
              '--out', out, '--cfg-options', *tiny_options(config, data_root))
     return json.loads(out.read_text())
@@ -230,7 +231,8 @@ def test_resnet50_knn_benchmark(paper_checkpoint, imagenet_root, run_tool,
     by_test = evaluate(run_tool, KNN_IN1K, paper_checkpoint,
                            imagenet_root, tmp_path)
     by_knn_eval = evaluate(run_tool, KNN_IN1K, paper_checkpoint,
-                               imagenet_root, tmp_path, tool='knn_eval.py')
+                           imagenet_root, tmp_path,
+                           tool='analysis_tools/knn_eval.py')
     check_knn(by_test, num_classes=2)
     # Both tools run one kNN on the same backbone and images.
     assert by_knn_eval == dict(backbone=by_test)
@@ -311,7 +313,7 @@ def test_resnet18_knn_benchmark(quickstart_checkpoint, fashion_mnist_root,
                            fashion_mnist_root, tmp_path)
     by_knn_eval = evaluate(run_tool, KNN_FMNIST, quickstart_checkpoint,
                                fashion_mnist_root, tmp_path,
-                               tool='knn_eval.py')
+                               tool='analysis_tools/knn_eval.py')
     check_knn(by_test, num_classes=10)
     # The benchmark's validation and test loops are the same kNN here.
     assert by_knn_eval == dict(backbone=by_test)

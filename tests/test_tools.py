@@ -139,8 +139,9 @@ def test_nnclr_and_mmpretrain_methods_side_by_side(tmp_path, run_tool):
                  'train_dataloader.batch_size=64', 'train_cfg.max_epochs=1',
                  *options, *serial_options(config))
         out = tmp_path / f'{name}.json'
-        run_tool('knn_eval.py', KNN_FMNIST, checkpoint_of(work_dir), '--out',
-                 out, '--work-dir', tmp_path / 'knn', '--cfg-options',
+        run_tool('analysis_tools/knn_eval.py', KNN_FMNIST,
+                 checkpoint_of(work_dir), '--out', out, '--work-dir',
+                 tmp_path / 'knn', '--cfg-options',
                  'val_dataloader.dataset.indices=200',
                  'val_cfg.bank_dataloader.dataset.indices=1000',
                  *serial_options(KNN_FMNIST))

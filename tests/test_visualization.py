@@ -87,9 +87,9 @@ def tiny_checkpoint(tmp_path_factory):
 def test_vis_nn_tool_writes_the_grid(tmp_path, tiny_checkpoint, run_tool,
                                      capsys):
     out = tmp_path / 'nn.png'
-    run_tool('vis_nn.py', QUICKSTART, tiny_checkpoint, '--out', out,
-             '--num-queries', 3, '--topk', 4, '--work-dir', tmp_path / 'w',
-             *SMALL)
+    run_tool('visualization/vis_nn.py', QUICKSTART, tiny_checkpoint,
+             '--out', out, '--num-queries', 3, '--topk', 4, '--work-dir',
+             tmp_path / 'w', *SMALL)
     assert Image.open(out).size == grid_geometry(3, 5, 64, 4, 6, 24)
     assert 'neighbour accuracy: shown' in capsys.readouterr().out
 
@@ -98,8 +98,9 @@ def test_vis_nn_tool_writes_the_grid(tmp_path, tiny_checkpoint, run_tool,
 def test_vis_embedding_tool_writes_the_plot(tmp_path, tiny_checkpoint,
                                             run_tool, method):
     out = tmp_path / 'emb.png'
-    run_tool('vis_embedding.py', QUICKSTART, tiny_checkpoint, '--out', out,
-             '--method', method, '--work-dir', tmp_path / 'w', *SMALL)
+    run_tool('visualization/vis_embedding.py', QUICKSTART, tiny_checkpoint,
+             '--out', out, '--method', method, '--work-dir', tmp_path / 'w',
+             *SMALL)
     assert Image.open(out).size == (700, 600)
 
 
@@ -108,5 +109,5 @@ def test_checkpoint_from_another_model_is_refused(tmp_path, run_tool):
     ckpt = tmp_path / 'other.pth'
     torch.save(dict(state_dict=dict(w=torch.ones(1))), ckpt)
     with pytest.raises(RuntimeError, match='missing keys in source'):
-        run_tool('vis_nn.py', QUICKSTART, ckpt, '--out', tmp_path / 'x.png',
-                 '--work-dir', tmp_path / 'w', *SMALL)
+        run_tool('visualization/vis_nn.py', QUICKSTART, ckpt, '--out',
+                 tmp_path / 'x.png', '--work-dir', tmp_path / 'w', *SMALL)

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch.utils import benchmark as torch_benchmark
 
 import nnclr_mm  # noqa: F401
-from nnclr_mm.models.memories import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
+from nnclr_mm.utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QUICKSTART = osp.join(ROOT, 'configs', 'nnclr',
@@ -58,11 +58,8 @@ def models_for(depth: int, channels_last: bool, amp: bool, bank_size: int):
         type='NNCLR', backbone=backbone,
         neck=dict(type='NNCLRNeck', in_channels=in_ch, hid_channels=in_ch,
                   out_channels=128),
-        head=dict(type='NNCLRHead', predictor=dict(
-            type='NonLinearNeck', in_channels=128, hid_channels=512,
-            out_channels=128, num_layers=2, with_last_bn=False,
-            with_last_bias=True, with_avg_pool=False,
-            norm_cfg=dict(type='BN1d'))),
+        head=dict(type='NNCLRHead',
+                  predictor=dict(in_channels=128, hid_channels=512)),
         memory_bank=dict(type='NNMemoryBank', size=bank_size, feat_dim=128))
     # SimCLR with the same 3-layer projection, so only NNCLR's additions
     # (predictor, search, enqueue) differ.

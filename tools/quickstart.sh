@@ -14,7 +14,7 @@ PY=.venv/bin/python
 
 $PY tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 CHECKPOINT=$(cat "$WORK_DIR/last_checkpoint")
-$PY tools/knn_eval.py "$CONFIG" "$CHECKPOINT" --pixel-baseline \
+$PY tools/analysis_tools/knn_eval.py "$CONFIG" "$CHECKPOINT" --pixel-baseline \
   --work-dir "$WORK_DIR/knn_eval" --out "$WORK_DIR/knn.json"
-$PY tools/plot_curves.py "$WORK_DIR" --out "$WORK_DIR/training_curves.png"
+$PY tools/analysis_tools/plot_curves.py "$WORK_DIR" --out "$WORK_DIR/training_curves.png"
 echo "checkpoint: $CHECKPOINT"

@@ -10,12 +10,8 @@ kNN of the backbone on the test split (``KNNTestLoop``); for a classifier
 import argparse
 import json
 
-from nnclr_mm.cli import (
-    add_runner_args,
-    build_runner,
-    load_config,
-    require_checkpoint,
-)
+from nnclr_mm.cli import add_runner_args, load_config, require_checkpoint
+from nnclr_mm.engine import build_runner
 
 
 def parse_args():

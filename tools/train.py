@@ -7,7 +7,8 @@ import argparse
 
 from mmengine.config import Config
 
-from nnclr_mm.cli import add_runner_args, build_runner, load_config
+from nnclr_mm.cli import add_runner_args, load_config
+from nnclr_mm.engine import build_runner
 
 
 def parse_args():

@@ -4,8 +4,9 @@ from .hooks import (
     PreemptionCheckpointHook,
     RNGStateHook,
 )
+from .runner import build_runner, runner_with_checkpoint
 
 __all__ = [
     'InvalidLossHook', 'NNMemoryBankHook', 'PreemptionCheckpointHook',
-    'RNGStateHook'
+    'RNGStateHook', 'build_runner', 'runner_with_checkpoint'
 ]

@@ -1,8 +1,9 @@
 from .curves import find_scalars, load_scalars, plot_training_curves
 from .embedding import plot_embedding, project_2d
-from .neighbours import grid_geometry, neighbour_grid, tile_origin
+from .neighbours import grid_geometry, neighbour_grid, raw_image, tile_origin
 
 __all__ = [
     'find_scalars', 'grid_geometry', 'load_scalars', 'neighbour_grid',
-    'plot_embedding', 'plot_training_curves', 'project_2d', 'tile_origin'
+    'plot_embedding', 'plot_training_curves', 'project_2d', 'raw_image',
+    'tile_origin'
 ]

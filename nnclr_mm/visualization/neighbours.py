@@ -114,3 +114,21 @@ def neighbour_grid(queries: Sequence[np.ndarray],
             canvas.paste(_to_tile(image, tile), (x + border, y + border))
     canvas.save(out)
     return accuracy
+
+
+def raw_image(dataset, index: int) -> np.ndarray:
+    """The image of sample ``index`` before any transform, HxWx3 RGB.
+
+    Args:
+        dataset (BaseDataset): An mmengine dataset whose data infos hold
+            the decoded ``img`` or an ``img_path``.
+        index (int): The sample.
+
+    Returns:
+        ndarray: The uint8 image.
+    """
+    import mmcv
+    info = dataset.get_data_info(index)
+    if 'img' in info:
+        return info['img']
+    return mmcv.imread(info['img_path'], channel_order='rgb')

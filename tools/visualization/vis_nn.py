@@ -1,6 +1,6 @@
 """Nearest neighbours of query images among the training set, as a PNG.
 
-    python tools/vis_nn.py CONFIG CHECKPOINT [--out nn_grid.png]
+    python tools/visualization/vis_nn.py CONFIG CHECKPOINT [--out nn_grid.png]
 
 CONFIG is a config with a ``KNNValLoop`` (like the quickstart's): queries
 come from ``val_dataloader``, neighbours from ``val_cfg.bank_dataloader``.
@@ -13,10 +13,11 @@ import argparse
 import numpy as np
 import torch
 
-from nnclr_mm.cli import add_runner_args, raw_image, runner_with_checkpoint
+from nnclr_mm.cli import add_runner_args, config_for_checkpoint
+from nnclr_mm.engine import runner_with_checkpoint
 from nnclr_mm.evaluation import embed_dataset
-from nnclr_mm.models.memories import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
-from nnclr_mm.visualization import neighbour_grid
+from nnclr_mm.utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
+from nnclr_mm.visualization import neighbour_grid, raw_image
 
 
 def parse_args():
@@ -38,7 +39,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    runner = runner_with_checkpoint(args)
+    runner = runner_with_checkpoint(config_for_checkpoint(args),
+                                    args.checkpoint)
     cfg = runner.cfg
     bank_loader = runner.build_dataloader(cfg.val_cfg.bank_dataloader)
     query_loader = runner.build_dataloader(cfg.val_dataloader)

@@ -1,6 +1,7 @@
 """kNN evaluation of any mmpretrain SSL checkpoint's backbone.
 
-    python tools/knn_eval.py CONFIG CHECKPOINT [--pixel-baseline]
+    python tools/analysis_tools/knn_eval.py CONFIG CHECKPOINT \
+        [--pixel-baseline]
 
 CONFIG gives the model and a ``KNNValLoop`` validation (``val_cfg``,
 ``val_dataloader``, ``val_evaluator``), like the quickstart config; the
@@ -14,7 +15,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
-from nnclr_mm.cli import add_runner_args, build_runner, config_for_checkpoint
+from nnclr_mm.cli import add_runner_args, config_for_checkpoint
+from nnclr_mm.engine import build_runner
 
 
 def parse_args():

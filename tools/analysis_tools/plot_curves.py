@@ -1,6 +1,6 @@
 """Plot loss, nn_acc, bank fill and kNN top-1 of a run as a PNG.
 
-    python tools/plot_curves.py WORK_DIR [--out curves.png]
+    python tools/analysis_tools/plot_curves.py WORK_DIR [--out curves.png]
 """
 import argparse
 import os.path as osp

@@ -1,6 +1,7 @@
 """2-D projection (t-SNE or PCA) of backbone features, coloured by class.
 
-    python tools/vis_embedding.py CONFIG CHECKPOINT [--out embedding.png]
+    python tools/visualization/vis_embedding.py CONFIG CHECKPOINT \
+        [--out embedding.png]
 
 The images are those of the config's ``val_dataloader``.
 """
@@ -9,7 +10,8 @@ import os.path as osp
 
 import torch
 
-from nnclr_mm.cli import add_runner_args, runner_with_checkpoint
+from nnclr_mm.cli import add_runner_args, config_for_checkpoint
+from nnclr_mm.engine import runner_with_checkpoint
 from nnclr_mm.evaluation import embed_dataset
 from nnclr_mm.visualization import plot_embedding, project_2d
 
@@ -30,7 +32,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    runner = runner_with_checkpoint(args)
+    runner = runner_with_checkpoint(config_for_checkpoint(args),
+                                    args.checkpoint)
     loader = runner.build_dataloader(runner.cfg.val_dataloader)
     feats, labels = embed_dataset(runner.model, loader, args.features)
     feats, labels = feats[:args.num], labels[:args.num]
