@@ -2,7 +2,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_positive
-from ..models.memories import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
+from ..utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 
 
 def weighted_knn_scores(

@@ -1,10 +1,9 @@
 from .algorithms import NNCLR
 from .heads import NNCLRHead
 from .losses import NNCLRLoss
-from .memories import NNMemoryBank, chunked_topk_cosine
+from .memories import NNMemoryBank
 from .necks import NNCLRNeck
 
 __all__ = [
-    'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank',
-    'chunked_topk_cosine'
+    'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank'
 ]

@@ -1,7 +1,3 @@
-from .nn_memory_bank import (
-    DEFAULT_CHUNK_ELEMS,
-    NNMemoryBank,
-    chunked_topk_cosine,
-)
+from .nn_memory_bank import NNMemoryBank
 
-__all__ = ['DEFAULT_CHUNK_ELEMS', 'NNMemoryBank', 'chunked_topk_cosine']
+__all__ = ['NNMemoryBank']
