@@ -4,8 +4,8 @@ import os.path as osp
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+from mmpretrain.utils import get_ori_model
 
 
 @HOOKS.register_module(force=True)
@@ -13,10 +13,8 @@ class BankDumpHook(Hook):
     """Save the bank of every rank at the start and end of training."""
 
     def _dump(self, runner, when):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         torch.save(
-            model.memory_bank.state_dict(),
+            get_ori_model(runner.model).memory_bank.state_dict(),
             osp.join(runner.work_dir, f'bank_{when}_rank{get_rank()}.pt'))
 
     def before_train(self, runner):

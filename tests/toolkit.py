@@ -52,16 +52,7 @@ def tiny_nnclr_cfg(bank_size: int = 64, feat_dim: int = 32,
             out_channels=feat_dim),
         head=dict(
             type='NNCLRHead',
-            predictor=dict(
-                type='NonLinearNeck',
-                in_channels=feat_dim,
-                hid_channels=64,
-                out_channels=feat_dim,
-                num_layers=2,
-                with_last_bn=False,
-                with_last_bias=True,
-                with_avg_pool=False,
-                norm_cfg=dict(type='BN1d')),
+            predictor=dict(in_channels=feat_dim, hid_channels=64),
             loss=loss or dict(type='NNCLRLoss', temperature=0.1)),
         memory_bank=dict(
             type='NNMemoryBank', size=bank_size, feat_dim=feat_dim))
