@@ -1,14 +1,16 @@
 """Fixes for the OpenMMLab 2.0 releases on today's Python stack.
 
 mmengine 0.10, mmcv 2.2 and mmpretrain 1.2 are no longer maintained and
-break on setuptools >= 81, numpy 2 and torch >= 2.6 in known ways, and
+break on setuptools >= 81, numpy 2 and torch >= 2.6 in known ways;
 mmengine's runner mishandles configs inherited from ``mmpretrain::`` bases
-and distributed training without CUDA. Each module here fixes one breakage:
+and distributed training without CUDA, and writes checkpoints so that a
+kill can destroy them. Each module here fixes one breakage:
 its ``needed()`` tells whether the installed upstream is the broken one,
 and its fix replaces one function with a correct one; none disables a
 check. :func:`apply_all` is called once when ``nnclr_mm`` is imported.
 """
 from . import (
+    atomic_checkpoint,
     checkpoint_load,
     collate_scope,
     cpu_distributed,
@@ -22,6 +24,7 @@ _FIXES = (
     (checkpoint_load.needed, checkpoint_load.allow_checkpoint_types),
     (cpu_distributed.needed, cpu_distributed.fix_cpu_distributed),
     (collate_scope.needed, collate_scope.fix_collate_fn_scope),
+    (atomic_checkpoint.needed, atomic_checkpoint.make_checkpoints_atomic),
 )
 
 

@@ -9,6 +9,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS
 
+from ..._compat.atomic_checkpoint import atomic_write
+
 
 @HOOKS.register_module()
 class PreemptionCheckpointHook(Hook):
@@ -74,8 +76,7 @@ class PreemptionCheckpointHook(Hook):
         runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
         path = osp.join(runner.work_dir, filename)
         if is_main_process():
-            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
-                f.write(path)
+            atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), path)
         print_log(
             f'received a stop signal: saved {path} after iteration {done}; '
             'continue with --resume auto',
