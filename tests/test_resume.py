@@ -9,22 +9,22 @@ import nnclr_mm  # noqa: F401  (checkpoint allow-list)
 LENGTHS = dict(iter=(6, 3), epoch=(2, 1))
 
 
-def loop_options(loop, n):
+def loop_options(loop, n, validate=False):
     """Overrides for ``n`` iterations or ``n`` epochs of a 6-iteration or
-    2-epoch cosine schedule."""
+    2-epoch cosine schedule; validation, if on, after the stop."""
     if loop == 'iter':
         return dict(
             train_dataloader=dict(
                 sampler=dict(type='InfiniteSampler', shuffle=True)),
             train_cfg=dict(_delete_=True, type='IterBasedTrainLoop',
-                           max_iters=n),
+                           max_iters=n, val_interval=3 if validate else n),
             param_scheduler=[
                 dict(type='CosineAnnealingLR', T_max=6, by_epoch=False,
                      begin=0, end=6)
             ],
             default_hooks=dict(checkpoint=dict(by_epoch=False, interval=3)))
     return dict(
-        train_cfg=dict(max_epochs=n, val_interval=1000),
+        train_cfg=dict(max_epochs=n, val_interval=1 if validate else 1000),
         param_scheduler=[
             dict(type='CosineAnnealingLR', T_max=2, by_epoch=True, begin=0,
                  end=2, convert_to_iter_based=True)
@@ -32,15 +32,20 @@ def loop_options(loop, n):
 
 
 def train(run_tool, tmp_path, work_dir, loop, n, workers, rng_hook,
-          resume=None):
+          resume=None, validate=False, topk=1):
     rng_hooks = [dict(type='RNGStateHook')] if rng_hook else []
+    # kNN validation on 64 test images, 256 training images voting.
+    validation = dict(
+        val_dataloader=dict(dataset=dict(indices=64)),
+        val_cfg=dict(bank_dataloader=dict(dataset=dict(indices=256)))
+    ) if validate else NO_VALIDATION
     cfg = tiny_config(
-        QUICKSTART, batch_size=32, **NO_VALIDATION,
+        QUICKSTART, batch_size=32, **validation,
         train_dataloader=dict(num_workers=workers,
                               dataset=dict(indices=256)),
-        model=dict(memory_bank=dict(size=128)),
+        model=dict(memory_bank=dict(size=128, topk=topk)),
         custom_hooks=[dict(type='NNMemoryBankHook', warmup=32)] + rng_hooks)
-    cfg.merge_from_dict(loop_options(loop, n))
+    cfg.merge_from_dict(loop_options(loop, n, validate))
     config = write_config(cfg, tmp_path / f'{loop}_{n}.py')
     resume_args = ['--resume', resume] if resume else []
     run_tool('train.py', config, '--work-dir', work_dir, *resume_args)
@@ -48,16 +53,28 @@ def train(run_tool, tmp_path, work_dir, loop, n, workers, rng_hook,
 
 
 def uninterrupted_and_resumed(run_tool, tmp_path, loop, workers,
-                              rng_hook=True):
+                              rng_hook=True, **options):
     total, stop = LENGTHS[loop]
     straight = train(run_tool, tmp_path, tmp_path / 'straight', loop, total,
-                     workers, rng_hook)
+                     workers, rng_hook, **options)
     stopped = train(run_tool, tmp_path, tmp_path / 'resumed', loop, stop,
-                    workers, rng_hook)
+                    workers, rng_hook, **options)
     resumed = train(run_tool, tmp_path, tmp_path / 'resumed', loop, total,
-                    workers, rng_hook, resume=stopped)
+                    workers, rng_hook, resume=stopped, **options)
     return (torch.load(straight, weights_only=True),
             torch.load(resumed, weights_only=True))
+
+
+def assert_identical(straight, resumed):
+    assert straight['meta']['iter'] == resumed['meta']['iter']
+    state = straight['state_dict']
+    for name, value in state.items():
+        assert torch.equal(value, resumed['state_dict'][name]), name
+    buffers = straight['optimizer']['state']
+    for idx, slot in buffers.items():
+        assert torch.equal(
+            slot['momentum_buffer'],
+            resumed['optimizer']['state'][idx]['momentum_buffer']), idx
 
 
 @pytest.mark.parametrize('loop, workers', [('iter', 0), ('epoch', 0),
@@ -91,3 +108,34 @@ def test_without_rng_state_a_resume_diverges(run_tool, tmp_path):
         run_tool, tmp_path, 'epoch', 0, rng_hook=False)
     assert not torch.equal(straight['state_dict']['memory_bank.bank'],
                            resumed['state_dict']['memory_bank.bank'])
+
+
+@pytest.mark.parametrize('loop, topk', [('iter', 1), ('iter', 2),
+                                        ('epoch', 1), ('epoch', 2)])
+def test_resume_with_validation_is_bit_identical(run_tool, tmp_path, loop,
+                                                 topk):
+    # The stop's checkpoint is written before its kNN validation: the
+    # resumed run runs that validation first, drawing the same random
+    # numbers as the uninterrupted run (topk > 1 draws in the bank too).
+    straight, resumed = uninterrupted_and_resumed(
+        run_tool, tmp_path, loop, 0, validate=True, topk=topk)
+    assert_identical(straight, resumed)
+
+
+def knn_validations(work_dir):
+    """The kNN top-1 of every validation logged under ``work_dir``."""
+    import json
+    return [
+        record['knn_top1'] for path in sorted(work_dir.glob('*/vis_data/'
+                                                            'scalars.json'))
+        for record in map(json.loads, path.read_text().splitlines())
+        if 'knn_top1' in record
+    ]
+
+
+def test_resume_runs_the_validation_the_stop_skipped(run_tool, tmp_path):
+    uninterrupted_and_resumed(run_tool, tmp_path, 'iter', 0, validate=True)
+    straight = knn_validations(tmp_path / 'straight')  # at 3 and 6
+    resumed = knn_validations(tmp_path / 'resumed')  # 3; 3 again, 6
+    assert len(straight) == 2 and len(resumed) == 3
+    assert resumed[1:] == straight
