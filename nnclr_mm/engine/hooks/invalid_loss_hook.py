@@ -1,20 +1,38 @@
 import math
-from typing import Optional
+import os.path as osp
+from typing import Iterator, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
 
+def _tensors(tree, prefix: str) -> Iterator[Tuple[str, torch.Tensor]]:
+    """Every floating-point tensor of a nested dict/list, with its key."""
+    if torch.is_tensor(tree):
+        if tree.is_floating_point():
+            yield prefix, tree
+    elif isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _tensors(value, f'{prefix}.{key}')
+    elif isinstance(tree, (list, tuple)):
+        for index, value in enumerate(tree):
+            yield from _tensors(value, f'{prefix}[{index}]')
+
+
 @HOOKS.register_module()
 class InvalidLossHook(Hook):
-    """Stop training at the first NaN or infinite loss, and say where to
-    resume from.
+    """Stop training at the first NaN or infinite loss or state, never write
+    a checkpoint that holds one, and say where to resume from.
 
     mmengine 0.10 has no loss check (mmcv 1.x had ``CheckInvalidLossHook``).
-    This hook runs after every iteration and before ``CheckpointHook``, so
-    no checkpoint with diverged weights is written; the error names the
-    iteration and the last checkpoint saved before it.
+    After every iteration, before ``CheckpointHook`` runs, the loss must be
+    finite; before any checkpoint is written, so must every weight, buffer
+    (BN statistics, the support set) and optimizer state tensor it holds: a
+    step can overflow the weights while its loss was still finite. Either
+    failure raises ``FloatingPointError`` naming the iteration, the first
+    non-finite value, and the last checkpoint written before it, which
+    therefore holds finite values only.
     """
 
     priority = 'ABOVE_NORMAL'  # before CheckpointHook (VERY_LOW)
@@ -28,13 +46,29 @@ class InvalidLossHook(Hook):
         if loss is None:
             return
         loss = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
-        if math.isfinite(loss):
-            return
-        last = runner.message_hub.get_info('last_ckpt')
+        if not math.isfinite(loss):
+            self._stop(runner, f'loss is {loss}')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        for section in ('state_dict', 'optimizer'):
+            for key, tensor in _tensors(checkpoint.get(section), section):
+                if not torch.isfinite(tensor).all():
+                    self._stop(
+                        runner, f'{key} is not finite after the step '
+                        '(the checkpoint of this iteration is not written)')
+
+    @staticmethod
+    def _stop(runner, what: str) -> None:
+        # last_checkpoint is written only after a complete, checked save.
+        record = osp.join(runner.work_dir, 'last_checkpoint')
+        last = ''
+        if osp.isfile(record):
+            with open(record) as f:
+                last = f.read().strip()
         where = (f'the last checkpoint before it is {last}; resume with '
                  f'--resume {last}' if last else
                  'no checkpoint was saved before it')
         raise FloatingPointError(
-            f'loss is {loss} at iteration {runner.iter + 1} (epoch '
+            f'{what} at iteration {runner.iter + 1} (epoch '
             f'{runner.epoch + 1}): training stopped; {where} (for example '
             'with a lower learning rate)')
