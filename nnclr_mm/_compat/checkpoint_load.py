@@ -4,7 +4,8 @@ torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine's
 resume then fails on the ``HistoryBuffer`` and numpy objects of the message
 hub. The fix allow-lists exactly those types and loads local checkpoints
 with ``weights_only=True`` said explicitly, so loading still never runs
-code, and a refused checkpoint is named in the error.
+code; a refused checkpoint is named in the error, and a damaged one (empty,
+truncated, not a checkpoint) is told apart from an unsafe one.
 """
 import os.path as osp
 import pickle
@@ -89,13 +90,26 @@ def load_from_local(filename: str, map_location=None):
         filename (str): Local checkpoint path.
         map_location (optional): Same as :func:`torch.load`.
     """
+    from .atomic_checkpoint import unreadable_reason
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+        raise FileNotFoundError(
+            f'checkpoint {filename!r} does not exist; check the path given '
+            'to --resume, load_from or last_checkpoint')
     try:
         return torch.load(filename, map_location=map_location,
                           weights_only=True)
-    except pickle.UnpicklingError as error:
+    except Exception as error:  # what garbage raises depends on its bytes
+        damage = unreadable_reason(filename)
+        if damage is not None:
+            raise RuntimeError(
+                f'cannot load checkpoint {filename}: it {damage}, so it is '
+                'damaged (a write that did not finish, a partial copy) or '
+                'not a checkpoint. Resume from another checkpoint with '
+                '--resume PATH (--resume auto picks the newest intact one).'
+            ) from None
+        if not isinstance(error, pickle.UnpicklingError):
+            raise
         # torch's message is long; keep the line that names the global.
         reason = next((line.strip() for line in str(error).splitlines()
                        if 'GLOBAL' in line), 'unsupported content')

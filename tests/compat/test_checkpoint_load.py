@@ -3,6 +3,7 @@
 code."""
 import io
 import pickle
+import random
 import sys
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from nnclr_mm._compat import checkpoint_load
+from nnclr_mm._compat.checkpoint_load import load_from_local
 
 broken_upstream = pytest.mark.skipif(
     not checkpoint_load.needed(),
@@ -109,3 +111,29 @@ def test_restricted_getattr_allows_only_history_buffer_statistics():
         checkpoint_load.history_buffer_getattr(HistoryBuffer, '__init__')
     with pytest.raises(pickle.UnpicklingError, match='refusing'):
         checkpoint_load.history_buffer_getattr(sys, 'exit')
+
+
+@pytest.mark.parametrize('content, says', [
+    (b'', 'is empty'),
+    *[(random.Random(seed).randbytes(4096), 'is not a complete checkpoint')
+      for seed in range(20)],
+    ('truncated', 'is not a complete checkpoint'),
+])
+def test_a_damaged_checkpoint_is_named_and_not_called_unsafe(
+        tmp_path, content, says):
+    path = tmp_path / 'iter_2.pth'
+    if content == 'truncated':
+        torch.save(dict(state_dict=dict(w=torch.ones(1000))), path)
+        content = path.read_bytes()[:len(path.read_bytes()) // 2]
+    path.write_bytes(content)
+    with pytest.raises(RuntimeError) as error:
+        load_from_local(str(path))
+    message = str(error.value)
+    assert f'cannot load checkpoint {path}: it {says}' in message
+    assert '--resume PATH' in message and 'arbitrary code' not in message
+
+
+def test_a_missing_checkpoint_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError,
+                       match=f'checkpoint .*{tmp_path}/none.pth.* does not'):
+        load_from_local(str(tmp_path / 'none.pth'))
