@@ -1,6 +1,13 @@
 """Stop at k, resume to N: the same as training N without a stop."""
+import copy
+import os
+import signal
+
 import pytest
 import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from mmpretrain.registry import HOOKS
 from toolkit import NO_VALIDATION, QUICKSTART, tiny_config, write_config
 
 import nnclr_mm  # noqa: F401  (checkpoint allow-list)
@@ -139,3 +146,42 @@ def test_resume_runs_the_validation_the_stop_skipped(run_tool, tmp_path):
     resumed = knn_validations(tmp_path / 'resumed')  # 3; 3 again, 6
     assert len(straight) == 2 and len(resumed) == 3
     assert resumed[1:] == straight
+
+
+@HOOKS.register_module(force=True)
+class SigtermAtIterationHook(Hook):
+    """Send this process SIGTERM during iteration ``at`` (1-based)."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_at_a_validation_iteration_loses_no_evaluation(tmp_path):
+    previous = signal.getsignal(signal.SIGTERM)
+    cfg = tiny_config(
+        QUICKSTART, batch_size=32,
+        train_dataloader=dict(dataset=dict(indices=256)),
+        val_dataloader=dict(dataset=dict(indices=64)),
+        val_cfg=dict(bank_dataloader=dict(dataset=dict(indices=256))),
+        model=dict(memory_bank=dict(size=128)), work_dir=str(tmp_path))
+    cfg.merge_from_dict(loop_options('iter', 6, validate=True))
+    cfg.custom_hooks = [
+        dict(type='NNMemoryBankHook', warmup=32), dict(type='RNGStateHook'),
+        dict(type='PreemptionCheckpointHook')
+    ]
+    stopped = copy.deepcopy(cfg)
+    stopped.custom_hooks.append(dict(type='SigtermAtIterationHook', at=3))
+    try:
+        with pytest.raises(SystemExit):
+            Runner.from_cfg(stopped).train()  # stops before validating 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert (tmp_path / 'last_checkpoint').read_text().endswith('iter_3.pth')
+    assert knn_validations(tmp_path) == []
+    cfg.resume = True
+    Runner.from_cfg(cfg).train()
+    assert len(knn_validations(tmp_path)) == 2  # at 3 and at 6
