@@ -323,3 +323,22 @@ def test_signal_handlers_are_restored_after_training(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     Runner.from_cfg(cfg).train()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.parametrize('sampler, says', [
+    (dict(type='DefaultSampler', shuffle=True), 'with drop_last=True an '
+     'epoch has no iteration'),
+    (dict(type='InfiniteSampler', shuffle=True), 'the infinite sampler would '
+     'fill every batch with '
+     'repeated samples'),
+])
+def test_a_dataset_smaller_than_one_batch_is_named(tmp_path, sampler, says):
+    cfg = small_cfg(tmp_path)
+    cfg.train_dataloader.dataset.indices = 10
+    cfg.train_dataloader.sampler = sampler
+    cfg.train_dataloader.drop_last = True
+    with pytest.raises(ValueError,
+                       match=r'train_dataloader.dataset has 10 samples for 1 '
+                       r'process\(es\), 10 each, and '
+                       r'train_dataloader.batch_size is 16: ' + says):
+        Runner.from_cfg(cfg).train()
