@@ -38,6 +38,7 @@ from nnclr_mm.utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QUICKSTART = osp.join(ROOT, 'configs', 'nnclr',
                       'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
+MODEL_BASES = osp.join(ROOT, 'configs', '_base_', 'models')
 
 
 def device() -> torch.device:
@@ -46,30 +47,29 @@ def device() -> torch.device:
 
 # -- step ------------------------------------------------------------------
 def models_for(depth: int, channels_last: bool, amp: bool, bank_size: int):
+    """The shipped NNCLR and SimCLR ResNet-18 models (configs/_base_/models),
+    at ``depth``: one backbone and one 3-layer projection for both, so only
+    NNCLR's additions (predictor, search, enqueue) differ."""
+    from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
     in_ch = 512 if depth == 18 else 2048
-    backbone = dict(type='ResNet', depth=depth, norm_cfg=dict(type='BN'))
-    neck = dict(type='NonLinearNeck', in_channels=in_ch, hid_channels=in_ch,
-                out_channels=128, num_layers=3, with_avg_pool=True,
-                norm_cfg=dict(type='BN1d'))
-    nnclr = dict(
-        type='NNCLR', backbone=backbone,
-        neck=dict(type='NNCLRNeck', in_channels=in_ch, hid_channels=in_ch,
-                  out_channels=128),
-        head=dict(type='NNCLRHead',
-                  predictor=dict(in_channels=128, hid_channels=512)),
-        memory_bank=dict(type='NNMemoryBank', size=bank_size, feat_dim=128))
-    # SimCLR with the same 3-layer projection, so only NNCLR's additions
-    # (predictor, search, enqueue) differ.
-    simclr = dict(type='SimCLR', backbone=backbone, neck=neck,
-                  head=dict(type='ContrastiveHead',
-                            loss=dict(type='CrossEntropyLoss'),
-                            temperature=0.1))
+    widths = {
+        'model.backbone.depth': depth,
+        'model.neck.in_channels': in_ch,
+        'model.neck.hid_channels': in_ch,
+        'model.neck.num_layers': 3,
+    }
+    models = {}
+    for name, extra in (('nnclr', {'model.memory_bank.size': bank_size}),
+                        ('simclr', {})):
+        cfg = Config.fromfile(osp.join(MODEL_BASES, f'{name}_resnet18.py'))
+        cfg.merge_from_dict({**widths, **extra})
+        models[name] = cfg.model
     built = {}
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        for name, cfg in (('nnclr', nnclr), ('simclr', simclr)):
+        for name, cfg in models.items():
             torch.manual_seed(0)
             model = MODELS.build(cfg).to(device()).train()
             if channels_last:
