@@ -49,6 +49,20 @@ def test_widths_given_keep_the_papers_structure():
     assert layers(head, 128)[-1] == ('Linear', 512, 64, True)
 
 
+def test_a_predictor_with_a_type_is_built_as_given():
+    # mmpretrain's NonLinearNeck defaults, unlike the paper's MLP: SyncBN,
+    # and a BN but no bias after the last layer.
+    head = MODELS.build(
+        dict(type='NNCLRHead',
+             predictor=dict(type='NonLinearNeck', in_channels=16,
+                            hid_channels=32, out_channels=16,
+                            with_avg_pool=False)))
+    assert layers(head, 16) == [('Linear', 16, 32, False),
+                                ('SyncBatchNorm', 32), ('ReLU', ),
+                                ('Linear', 32, 16, False),
+                                ('SyncBatchNorm', 16)]
+
+
 def test_another_neck_is_built_as_given():
     # The paper's keys (num_layers, with_last_bn ...) would not fit it.
     head = MODELS.build(

@@ -23,7 +23,7 @@ from toolkit import (
 
 from nnclr_mm._compat.atomic_checkpoint import find_resumable_checkpoint
 
-ITERS = 16
+ITERS = 48
 KILLS = 10
 
 
@@ -53,18 +53,21 @@ def start(config, work_dir, resume):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def writing(work_dir):
-    """Whether a checkpoint is being written right now."""
-    return any(name.endswith('.tmp') for name in os.listdir(work_dir))
+def temporaries(work_dir):
+    """The temporary files of writes in progress (or killed) in work_dir."""
+    if not os.path.isdir(work_dir):
+        return set()
+    return {name for name in os.listdir(work_dir) if name.endswith('.tmp')}
 
 
 def kill_at(process, work_dir, mid_write, delay, timeout=120):
     """SIGKILL ``process`` after ``delay`` seconds, or, if ``mid_write``,
-    as soon as it is writing a checkpoint; False if it finished first."""
+    as soon as it starts writing a file; False if it finished first."""
     begin = time.time()
+    left_before = temporaries(work_dir)  # by an earlier kill
     while process.poll() is None and time.time() - begin < timeout:
-        due = (writing(work_dir) if mid_write and os.path.isdir(work_dir)
-               else time.time() - begin >= delay)
+        due = (bool(temporaries(work_dir) - left_before) if mid_write else
+               time.time() - begin >= delay)
         if due:
             process.send_signal(signal.SIGKILL)
             process.wait()
@@ -86,7 +89,7 @@ def test_sigkill_anywhere_then_resume_auto(tmp_path, fashion_mnist_root):
     while kills < KILLS:
         process = start(cfg, str(work), resume)
         during_write = kills % 2 == 1
-        if not kill_at(process, str(work), during_write, rng.uniform(4, 12)):
+        if not kill_at(process, str(work), during_write, rng.uniform(4, 14)):
             assert process.returncode == 0, process.stderr.read()
             break
         kills += 1

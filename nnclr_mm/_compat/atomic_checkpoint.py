@@ -12,10 +12,13 @@ fsyncs it and renames it over the target, so a file is either the old one
 or the complete new one; removes an old checkpoint only after its successor
 and ``last_checkpoint`` are complete; and lets ``--resume auto`` fall back
 to the newest intact checkpoint when the one ``last_checkpoint`` names is
-missing or unreadable, saying which it skipped and why.
+missing or unreadable, saying which it skipped and why (and removing the
+temporary file a killed write left behind).
 """
+import builtins
 import functools
 import glob
+import io
 import logging
 import os
 import os.path as osp
@@ -40,10 +43,14 @@ def needed() -> bool:
 
 
 def _file_mode() -> int:
-    # What open(path, 'w') would give: 0o666 less the process umask.
+    # What open(path, 'w') gives: 0o666 less the process umask, read once
+    # at import (os.umask can only be read by setting it).
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
 
 
 def atomic_write(path: str, data: Union[bytes, str]) -> None:
@@ -65,7 +72,7 @@ def atomic_write(path: str, data: Union[bytes, str]) -> None:
         dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
-            os.fchmod(f.fileno(), _file_mode())
+            os.fchmod(f.fileno(), _FILE_MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -89,6 +96,23 @@ def atomic_write(path: str, data: Union[bytes, str]) -> None:
         os.close(dir_fd)
 
 
+def remove_stale_temporaries(folder: str) -> List[str]:
+    """Remove what :func:`atomic_write` leaves when killed mid-write.
+
+    Called when a run resumes, before anything writes into ``folder``.
+
+    Args:
+        folder (str): A work dir.
+
+    Returns:
+        list[str]: The removed files.
+    """
+    stale = glob.glob(osp.join(folder, '.*.tmp'))
+    for path in stale:
+        os.remove(path)
+    return stale
+
+
 def unreadable_reason(path: str) -> Optional[str]:
     """Why the checkpoint at ``path`` cannot be resumed from, or None.
 
@@ -99,6 +123,8 @@ def unreadable_reason(path: str) -> Optional[str]:
     Args:
         path (str): The checkpoint file.
     """
+    if osp.isdir(path):  # a sharded (DeepSpeed) checkpoint
+        return None
     if not osp.isfile(path):
         return 'does not exist'
     if osp.getsize(path) == 0:
@@ -144,9 +170,15 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
     """
     from mmengine.logging import print_log
     recorded, described = _recorded_checkpoint(work_dir)
+    if recorded is not None and '://' in recorded:
+        return recorded  # a remote out_dir: its backend checks it on load
     folders = [work_dir]
     if recorded is not None and osp.dirname(recorded) not in folders:
         folders.append(osp.dirname(recorded))
+    for folder in folders:
+        for path in remove_stale_temporaries(folder):
+            print_log(f'--resume auto: removed {path}, left by a write that '
+                      'was killed', logger='current')
     found = [
         path for folder in folders for pattern in CHECKPOINT_PATTERNS
         for path in glob.glob(osp.join(folder, pattern))
@@ -191,6 +223,27 @@ def _atomic_put(put: Callable) -> Callable:
     return mark_wrapper(wrapper)
 
 
+class _AtomicTextFile(io.StringIO):
+    """A text file written by :func:`atomic_write` when closed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def close(self) -> None:
+        if not self.closed:
+            atomic_write(self.path, self.getvalue())
+        super().close()
+
+
+def _open_last_checkpoint_atomically(file, mode='r', *args, **kwargs):
+    """``open`` for CheckpointHook's module: ``last_checkpoint`` opened for
+    writing becomes an :class:`_AtomicTextFile`."""
+    if mode == 'w' and osp.basename(str(file)) == 'last_checkpoint':
+        return _AtomicTextFile(str(file))
+    return builtins.open(file, mode, *args, **kwargs)
+
+
 def _removal_after_save(save_with_step: Callable) -> Callable:
     """Wrap ``CheckpointHook._save_checkpoint_with_step`` so that the
     checkpoint it retires is removed only after the new one and
@@ -198,7 +251,6 @@ def _removal_after_save(save_with_step: Callable) -> Callable:
 
     @functools.wraps(save_with_step)
     def wrapper(self, runner, step, meta) -> None:
-        from mmengine.dist import is_main_process
         backend = self.file_backend
         deferred = []
         # Upstream removes first; hold its removals back until the end.
@@ -210,10 +262,6 @@ def _removal_after_save(save_with_step: Callable) -> Callable:
             save_with_step(self, runner, step, meta)
         finally:
             del backend.remove, backend.rmtree
-        if is_main_process():
-            # Upstream writes it in place; make the record whole again.
-            atomic_write(osp.join(runner.work_dir, 'last_checkpoint'),
-                         self.last_ckpt)
         for remove, path in deferred:
             remove(backend, path)
 
@@ -224,7 +272,7 @@ def make_checkpoints_atomic() -> None:
     """Write checkpoints and ``last_checkpoint`` atomically, retire old
     checkpoints after their successor, resume from the newest intact one."""
     from mmengine.fileio.backends import LocalBackend
-    from mmengine.hooks import CheckpointHook
+    from mmengine.hooks import CheckpointHook, checkpoint_hook
     from mmengine.runner import checkpoint
 
     if not is_wrapper(LocalBackend.put):
@@ -232,7 +280,10 @@ def make_checkpoints_atomic() -> None:
     save = CheckpointHook._save_checkpoint_with_step
     if not is_wrapper(save):
         CheckpointHook._save_checkpoint_with_step = _removal_after_save(save)
+    # The hook writes last_checkpoint with the builtin open, in place.
+    checkpoint_hook.open = _open_last_checkpoint_atomically
     if not is_wrapper(checkpoint.find_latest_checkpoint):
         rebind(('mmengine.runner.checkpoint', 'mmengine.runner.runner',
-                 'mmengine.runner'), 'find_latest_checkpoint',
+                 'mmengine.runner._flexible_runner', 'mmengine.runner'),
+               'find_latest_checkpoint',
                mark_wrapper(find_resumable_checkpoint))

@@ -78,6 +78,16 @@ def checkpoint_safe_globals() -> list:
     return safe
 
 
+#: How torch.save's pre-zip format (``_use_new_zipfile_serialization=False``)
+#: starts: its magic number, pickled with protocol 2.
+_LEGACY_TORCH_PREFIX = pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2)[:-1]
+
+
+def _is_legacy_torch_file(filename: str) -> bool:
+    with open(filename, 'rb') as f:
+        return f.read(len(_LEGACY_TORCH_PREFIX)) == _LEGACY_TORCH_PREFIX
+
+
 def load_from_local(filename: str, map_location=None):
     """mmengine's local checkpoint loader, with ``weights_only=True`` said
     explicitly and a refusal that names the file.
@@ -100,14 +110,15 @@ def load_from_local(filename: str, map_location=None):
         return torch.load(filename, map_location=map_location,
                           weights_only=True)
     except Exception as error:  # what garbage raises depends on its bytes
-        damage = unreadable_reason(filename)
+        damage = None if _is_legacy_torch_file(filename) else \
+            unreadable_reason(filename)
         if damage is not None:
             raise RuntimeError(
                 f'cannot load checkpoint {filename}: it {damage}, so it is '
                 'damaged (a write that did not finish, a partial copy) or '
                 'not a checkpoint. Resume from another checkpoint with '
                 '--resume PATH (--resume auto picks the newest intact one).'
-            ) from None
+            ) from error
         if not isinstance(error, pickle.UnpicklingError):
             raise
         # torch's message is long; keep the line that names the global.

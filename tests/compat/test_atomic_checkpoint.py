@@ -215,3 +215,27 @@ def test_resume_auto_with_no_intact_checkpoint_names_each(tmp_path):
     assert f'{tmp_path / "iter_4.pth"} does not exist' in message
     assert f'{tmp_path / "iter_1.pth"} is empty (0 bytes)' in message
     assert '--resume PATH' in message
+
+
+def test_checkpoint_hook_writes_last_checkpoint_atomically(tmp_path):
+    from mmengine.hooks import checkpoint_hook
+    record = tmp_path / 'last_checkpoint'
+    record.write_text('iter_1.pth')
+    # What the hook does; a kill before the file is closed keeps the old
+    # record (the builtin open would have emptied it already).
+    f = checkpoint_hook.open(str(record), 'w')
+    f.write('iter_2.pth')
+    assert record.read_text() == 'iter_1.pth'
+    f.close()
+    assert record.read_text() == 'iter_2.pth'
+
+
+def test_resume_auto_removes_what_a_killed_write_left(tmp_path, said):
+    save_checkpoint_file(tmp_path / 'iter_1.pth', 1)
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_1.pth'))
+    left = tmp_path / '.iter_2.pth.x1y2z3.tmp'
+    left.write_bytes(b'PK half')
+    assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                           'iter_1.pth')
+    assert not left.exists()
+    assert f'removed {left}' in said[0]

@@ -137,3 +137,13 @@ def test_a_missing_checkpoint_is_named(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=f'checkpoint .*{tmp_path}/none.pth.* does not'):
         load_from_local(str(tmp_path / 'none.pth'))
+
+
+def test_an_unsafe_checkpoint_in_torchs_old_format_is_called_unsafe(
+        tmp_path):
+    path = tmp_path / 'old.pth'
+    torch.save(dict(state_dict={}, evil=RunsCode()), path,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(pickle.UnpicklingError,
+                       match='refusing to load checkpoint .*old.pth'):
+        load_from_local(str(path))

@@ -47,18 +47,23 @@ class InvalidLossHook(Hook):
             return
         loss = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
         if not math.isfinite(loss):
-            self._stop(runner, f'loss is {loss}')
+            self._stop(runner, f'loss is {loss}', runner.iter + 1,
+                       runner.epoch + 1)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         for section in ('state_dict', 'optimizer'):
             for key, tensor in _tensors(checkpoint.get(section), section):
                 if not torch.isfinite(tensor).all():
+                    # The meta says where the checkpoint stands, whichever
+                    # hook and loop stage saves it.
+                    meta = checkpoint.get('meta', {})
                     self._stop(
-                        runner, f'{key} is not finite after the step '
-                        '(the checkpoint of this iteration is not written)')
+                        runner, f'{key} is not finite (the checkpoint is not '
+                        'written)', meta.get('iter', runner.iter),
+                        meta.get('epoch', runner.epoch))
 
     @staticmethod
-    def _stop(runner, what: str) -> None:
+    def _stop(runner, what: str, iteration: int, epoch: int) -> None:
         # last_checkpoint is written only after a complete, checked save.
         record = osp.join(runner.work_dir, 'last_checkpoint')
         last = ''
@@ -69,6 +74,5 @@ class InvalidLossHook(Hook):
                  f'--resume {last}' if last else
                  'no checkpoint was saved before it')
         raise FloatingPointError(
-            f'{what} at iteration {runner.iter + 1} (epoch '
-            f'{runner.epoch + 1}): training stopped; {where} (for example '
-            'with a lower learning rate)')
+            f'{what} at iteration {iteration} (epoch {epoch}): training '
+            f'stopped; {where} (for example with a lower learning rate)')

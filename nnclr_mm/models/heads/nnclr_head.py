@@ -31,14 +31,13 @@ class NNCLRHead(BaseModule):
     ``(loss(nn0, p1) + loss(nn1, p0)) / 2``.
 
     Args:
-        predictor (dict, optional): Config of the prediction MLP. Keys it
-            leaves out take the paper's values (:data:`PAPER_PREDICTOR`),
-            and ``out_channels`` defaults to ``in_channels``, so
-            ``dict(in_channels=128, hid_channels=512)`` is the paper's MLP
-            at lightly's CIFAR widths. With a ``type`` other than
-            ``'NonLinearNeck'`` it is any registered neck that maps
-            ``(N, d)`` to ``(N, d)``, built as given. Defaults to None, the
-            paper's MLP.
+        predictor (dict, optional): Config of the prediction MLP. Without
+            a ``type`` it is the paper's MLP (:data:`PAPER_PREDICTOR`) with
+            the keys it gives changed, ``out_channels`` defaulting to
+            ``in_channels``: ``dict(in_channels=128, hid_channels=512)`` is
+            the paper's MLP at lightly's CIFAR widths. With a ``type`` it is
+            built as given: any registered neck that maps a tuple of one
+            ``(N, d)`` tensor to one. Defaults to None, the paper's MLP.
         loss (dict): Config of the loss. Defaults to
             ``dict(type='NNCLRLoss')`` (paper mode, temperature 0.1).
         init_cfg (dict, optional): Initialization config. Defaults to None.
@@ -61,7 +60,7 @@ class NNCLRHead(BaseModule):
 
     @staticmethod
     def _complete(predictor: dict) -> dict:
-        if predictor.get('type', 'NonLinearNeck') != 'NonLinearNeck':
+        if 'type' in predictor:
             return predictor
         completed = {**PAPER_PREDICTOR, **predictor}
         if 'out_channels' not in predictor:
