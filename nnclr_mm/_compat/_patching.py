@@ -1,4 +1,5 @@
-"""Helpers shared by the fixes: rebinding a name, marking a wrapper."""
+"""Helpers shared by the fixes: version tests, rebinding a name, marking a
+wrapper."""
 import sys
 from typing import Callable, Iterable
 
@@ -40,3 +41,14 @@ def is_wrapper(fn: Callable) -> bool:
         fn (Callable): An upstream function or our wrapper of it.
     """
     return hasattr(fn, _MARK)
+
+
+def mmengine_at_most(version: str) -> bool:
+    """Whether the installed mmengine is ``version`` or older.
+
+    Args:
+        version (str): The newest release that has a breakage.
+    """
+    import mmengine
+    from mmengine.utils import digit_version
+    return digit_version(mmengine.__version__) <= digit_version(version)

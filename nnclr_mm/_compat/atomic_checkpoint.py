@@ -26,7 +26,7 @@ import tempfile
 import zipfile
 from typing import Callable, List, Optional, Tuple, Union
 
-from ._patching import is_wrapper, mark_wrapper, rebind
+from ._patching import is_wrapper, mark_wrapper, mmengine_at_most, rebind
 
 #: The newest mmengine release that writes checkpoints in place.
 LAST_BROKEN_MMENGINE = '0.10.7'
@@ -36,10 +36,7 @@ CHECKPOINT_PATTERNS = ('epoch_*.pth', 'iter_*.pth')
 
 def needed() -> bool:
     """Whether mmengine is a release that writes checkpoints in place."""
-    import mmengine
-    from mmengine.utils import digit_version
-    return digit_version(mmengine.__version__) <= digit_version(
-        LAST_BROKEN_MMENGINE)
+    return mmengine_at_most(LAST_BROKEN_MMENGINE)
 
 
 def _file_mode() -> int:

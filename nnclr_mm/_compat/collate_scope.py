@@ -11,7 +11,7 @@ import copy
 import functools
 from typing import Callable
 
-from ._patching import is_wrapper, mark_wrapper
+from ._patching import is_wrapper, mark_wrapper, mmengine_at_most
 
 #: The newest mmengine release that passes ``_scope_`` to ``collate_fn``.
 LAST_BROKEN_MMENGINE = '0.10.7'
@@ -19,10 +19,7 @@ LAST_BROKEN_MMENGINE = '0.10.7'
 
 def needed() -> bool:
     """Whether mmengine is a release that passes ``_scope_`` on."""
-    import mmengine
-    from mmengine.utils import digit_version
-    return digit_version(mmengine.__version__) <= digit_version(
-        LAST_BROKEN_MMENGINE)
+    return mmengine_at_most(LAST_BROKEN_MMENGINE)
 
 
 def _scoped_collate_fn(build_dataloader: Callable) -> Callable:

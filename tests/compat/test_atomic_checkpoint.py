@@ -4,7 +4,6 @@ written loses all progress; fixed, the old one survives and ``--resume
 auto`` finds it."""
 import os
 
-import mmengine
 import pytest
 import torch
 from mmengine.fileio.backends import LocalBackend
@@ -21,16 +20,6 @@ from nnclr_mm._compat.atomic_checkpoint import (
 
 broken_upstream = pytest.mark.skipif(
     not atomic_checkpoint.needed(), reason='a fixed mmengine: not fixed')
-
-
-@pytest.mark.parametrize('version, needed', [
-    ('0.10.4', True),
-    (atomic_checkpoint.LAST_BROKEN_MMENGINE, True),
-    ('0.10.8', False),
-])
-def test_needed_up_to_mmengine_0_10_7(monkeypatch, version, needed):
-    monkeypatch.setattr(mmengine, '__version__', version)
-    assert atomic_checkpoint.needed() is needed
 
 
 class Killed(BaseException):

@@ -1,6 +1,5 @@
 """``collate_fn`` of configs inherited from ``mmpretrain::`` bases (mmengine
 <= 0.10.7): unfixed passes ``_scope_`` to the function, fixed resolves it."""
-import mmengine
 import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -9,16 +8,6 @@ from nnclr_mm._compat import collate_scope
 
 broken_upstream = pytest.mark.skipif(
     not collate_scope.needed(), reason='a fixed mmengine: not fixed')
-
-
-@pytest.mark.parametrize('version, needed', [
-    ('0.10.4', True),
-    (collate_scope.LAST_BROKEN_MMENGINE, True),
-    ('0.10.8', False),
-])
-def test_needed_up_to_mmengine_0_10_7(monkeypatch, version, needed):
-    monkeypatch.setattr(mmengine, '__version__', version)
-    assert collate_scope.needed() is needed
 
 
 @pytest.fixture

@@ -1,22 +1,11 @@
 """A training set smaller than one batch (mmengine <= 0.10.7 builds the
 loop unchecked): unfixed, the scheduler fails with an unrelated message;
 fixed, the sizes and keys are named (tests/test_errors.py)."""
-import mmengine
 import pytest
 from mmengine.runner import Runner
 from toolkit import NO_VALIDATION, QUICKSTART, tiny_config
 
 from nnclr_mm._compat import train_data_size
-
-
-@pytest.mark.parametrize('version, needed', [
-    ('0.10.4', True),
-    (train_data_size.LAST_BROKEN_MMENGINE, True),
-    ('0.10.8', False),
-])
-def test_needed_up_to_mmengine_0_10_7(monkeypatch, version, needed):
-    monkeypatch.setattr(mmengine, '__version__', version)
-    assert train_data_size.needed() is needed
 
 
 @pytest.mark.skipif(not train_data_size.needed(),
