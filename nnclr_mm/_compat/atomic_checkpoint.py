@@ -74,16 +74,14 @@ def atomic_write(path: str, data: Union[bytes, str]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as error:
+    except BaseException as error:
         if osp.exists(tmp):
             os.remove(tmp)
-        raise OSError(
-            error.errno, f'could not write {path} ({error.strerror}); the '
-            'previous file, if any, is unchanged. Free space in '
-            f'{folder} or choose another work_dir') from error
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
+        if isinstance(error, OSError):
+            raise OSError(
+                error.errno, f'could not write {path} ({error.strerror}); '
+                'the previous file, if any, is unchanged. Free space in '
+                f'{folder} or choose another work_dir') from error
         raise
     # The rename itself is durable once the folder's entry is on disk.
     dir_fd = os.open(folder, os.O_RDONLY)
@@ -136,9 +134,13 @@ def unreadable_reason(path: str) -> Optional[str]:
     return None
 
 
-def _recorded_checkpoint(work_dir: str) -> Tuple[Optional[str], str]:
-    """The path ``last_checkpoint`` names (None when there is none) and a
-    description of it for messages."""
+def recorded_checkpoint(work_dir: str) -> Tuple[Optional[str], str]:
+    """The path ``work_dir/last_checkpoint`` names (None when the file is
+    missing or empty) and a description of it for messages.
+
+    Args:
+        work_dir (str): The run's work dir.
+    """
     record = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(record):
         return None, f'{record} does not exist'
@@ -166,7 +168,7 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
             is intact, naming each and what is wrong with it.
     """
     from mmengine.logging import print_log
-    recorded, described = _recorded_checkpoint(work_dir)
+    recorded, described = recorded_checkpoint(work_dir)
     if recorded is not None and '://' in recorded:
         return recorded  # a remote out_dir: its backend checks it on load
     folders = [work_dir]

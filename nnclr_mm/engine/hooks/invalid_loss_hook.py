@@ -1,10 +1,11 @@
 import math
-import os.path as osp
 from typing import Iterator, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
+
+from ..._compat.atomic_checkpoint import recorded_checkpoint
 
 
 def _tensors(tree, prefix: str) -> Iterator[Tuple[str, torch.Tensor]]:
@@ -65,11 +66,7 @@ class InvalidLossHook(Hook):
     @staticmethod
     def _stop(runner, what: str, iteration: int, epoch: int) -> None:
         # last_checkpoint is written only after a complete, checked save.
-        record = osp.join(runner.work_dir, 'last_checkpoint')
-        last = ''
-        if osp.isfile(record):
-            with open(record) as f:
-                last = f.read().strip()
+        last, _ = recorded_checkpoint(runner.work_dir)
         where = (f'the last checkpoint before it is {last}; resume with '
                  f'--resume {last}' if last else
                  'no checkpoint was saved before it')

@@ -56,8 +56,6 @@ class RNGStateHook(Hook):
     def __init__(self) -> None:
         self._pending: Optional[dict] = None
         self._validating = False
-        self._validate_after_restore = False
-        self._runner = None
 
     def before_val(self, runner) -> None:
         self._validating = True
@@ -102,27 +100,23 @@ class RNGStateHook(Hook):
     def before_train_epoch(self, runner) -> None:
         if self._pending is None:
             return
-        # The loop's position is restored by now (not yet at load time).
-        self._validate_after_restore = (
-            not self._pending.get('saved_in_validation', True)
-            and self._validation_due(runner))
-        self._runner = runner
         loop = runner.train_loop
         if hasattr(loop, 'dataloader_iterator') and loop.iter > 0:
             # IterBasedTrainLoop replays `iter` batches after this hook.
             loop.dataloader_iterator = _RestoreBeforeFetch(
-                loop, loop.iter, self._restore)
+                loop, loop.iter, lambda: self._restore(runner))
         else:
-            self._restore()
+            self._restore(runner)
 
-    def _restore(self) -> None:
+    def _restore(self, runner) -> None:
         state, self._pending = self._pending, None
         random.setstate(state['python'])
         np.random.set_state(state['numpy'])
         torch.set_rng_state(state['torch'])
         if 'cuda' in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state['cuda'])
-        if self._validate_after_restore:
-            self._validate_after_restore = False
-            self._runner.val_loop.run()
-            self._runner.model.train()
+        # The loop's position is restored by now (not yet at load time).
+        if (not state.get('saved_in_validation', True)
+                and self._validation_due(runner)):
+            runner.val_loop.run()
+            runner.model.train()
