@@ -1,4 +1,5 @@
-"""2-process (gloo, CPU) NNCLR equals 1-process NNCLR on the whole batch."""
+"""2-process (gloo, CPU) NNCLR, NNBYOL and NNSiam equal 1-process runs on
+the whole batch."""
 import os
 import os.path as osp
 import socket
@@ -15,6 +16,7 @@ from toolkit import (
     ROOT,
     run_tool_subprocess,
     tiny_config,
+    tiny_nn_variant_cfg,
     tiny_nnclr_cfg,
     write_config,
 )
@@ -39,13 +41,25 @@ def global_batch():
     return views, labels
 
 
+#: Models compared: NNCLR in both loss modes, and the NN variants.
+MODELS_COMPARED = ['paper', 'ntxent', 'NNBYOL', 'NNSiam']
+
+
 def build(mode):
+    """NNCLR with the loss in ``mode`` ('paper', 'ntxent'), or the NN
+    variant named ``mode``, its bank prefilled."""
+    from mmengine.logging import MessageHub
     from mmpretrain.registry import MODELS
 
     torch.manual_seed(0)
-    model = MODELS.build(
-        tiny_nnclr_cfg(loss=dict(type='NNCLRLoss', temperature=0.2,
-                                 mode=mode)))
+    if mode in ('NNBYOL', 'NNSiam'):
+        # BYOL's momentum follows a cosine over the run's length.
+        MessageHub.get_current_instance().update_info('max_iters', 10)
+        cfg = tiny_nn_variant_cfg(mode)
+    else:
+        cfg = tiny_nnclr_cfg(
+            loss=dict(type='NNCLRLoss', temperature=0.2, mode=mode))
+    model = MODELS.build(cfg)
     # Prefill 40 rows directly: under DDP enqueue would gather all ranks.
     g = torch.Generator().manual_seed(1)
     bank = model.memory_bank
@@ -118,7 +132,7 @@ def run_two_processes(tmp_path, mode, sync_bn=True):
     ]
 
 
-@pytest.mark.parametrize('mode', ['paper', 'ntxent'])
+@pytest.mark.parametrize('mode', MODELS_COMPARED)
 def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path, mode):
     ranks = run_two_processes(tmp_path, mode)
     reference_model = build(mode)
@@ -145,17 +159,18 @@ def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path, mode):
             torch.testing.assert_close(r[key], reference[key])
 
 
-def test_every_rank_holds_the_same_bank_in_rank_order(tmp_path):
-    ranks = run_two_processes(tmp_path, 'paper')
+@pytest.mark.parametrize('mode', ['paper', 'NNBYOL', 'NNSiam'])
+def test_every_rank_holds_the_same_bank_in_rank_order(tmp_path, mode):
+    ranks = run_two_processes(tmp_path, mode)
     bank0, bank1 = (r['bank'] for r in ranks)
     for key in bank0:
         assert torch.equal(bank0[key], bank1[key]), key
     assert bank0['num_filled'].item() == 40 + WORLD * PER_RANK
     assert bank0['ptr'].item() == (40 + WORLD * PER_RANK) % 64
-    # Rows 40.. hold view 1 of rank 0's samples, then rank 1's.
+    # Rows 40.. hold the enqueued view of rank 0's samples, then rank 1's.
     _, labels = global_batch()
     assert bank0['labels'][40:48].tolist() == labels.tolist()
-    reference_model = build('paper')
+    reference_model = build(mode)
     views, _ = global_batch()
     step(reference_model, views, labels)
     torch.testing.assert_close(bank0['bank'],

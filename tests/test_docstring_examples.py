@@ -17,6 +17,8 @@ WITH_EXAMPLES = sorted(
 
 def test_public_components_have_examples():
     assert {'nnclr_mm.models.heads.nnclr_head',
+            'nnclr_mm.models.algorithms.nnbyol',
+            'nnclr_mm.models.algorithms.nnsiam',
             'nnclr_mm.evaluation.linear_probe'} <= set(WITH_EXAMPLES)
 
 

@@ -2,6 +2,7 @@ import pytest
 import torch
 from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
+from toolkit import tiny_nn_variant_cfg, tiny_nnclr_cfg
 from torch.utils.data import Dataset
 
 
@@ -20,10 +21,10 @@ class TwoViews(Dataset):
             data_samples=DataSample().set_gt_label(i % 4))
 
 
-def make_runner(cfg, tmp_path, warmup, iters=4):
+def make_runner(model, tmp_path, warmup, iters=4):
     import nnclr_mm  # noqa: F401
     return Runner(
-        model=cfg(bank_size=64),
+        model=model,
         work_dir=str(tmp_path),
         train_dataloader=dict(
             dataset=TwoViews(),
@@ -42,8 +43,11 @@ def history(runner, key):
     return runner.message_hub.get_scalar(key).data[0].tolist()
 
 
-def test_hook_switches_to_neighbours_after_warmup(tiny_cfg, tmp_path):
-    runner = make_runner(tiny_cfg, tmp_path, warmup=16)
+@pytest.mark.parametrize('method', ['NNCLR', 'NNBYOL', 'NNSiam'])
+def test_hook_switches_to_neighbours_after_warmup(method, tmp_path):
+    model = (tiny_nnclr_cfg(bank_size=64) if method == 'NNCLR' else
+             tiny_nn_variant_cfg(method, bank_size=64))
+    runner = make_runner(model, tmp_path, warmup=16)
     runner.train()
     # Batch 8: the bank holds 0, 8, 16, 24 entries before iterations 0-3.
     assert history(runner, 'train/nn_positives') == [0, 0, 1, 1]
@@ -55,8 +59,17 @@ def test_hook_switches_to_neighbours_after_warmup(tiny_cfg, tmp_path):
 
 
 def test_warmup_larger_than_bank_is_a_clear_error(tiny_cfg, tmp_path):
-    runner = make_runner(tiny_cfg, tmp_path, warmup=65)
+    runner = make_runner(tiny_cfg(bank_size=64), tmp_path, warmup=65)
     with pytest.raises(ValueError, match=r'warmup \(65\).*size \(64\)'):
+        runner.train()
+
+
+def test_a_model_without_support_set_is_named(tmp_path):
+    model = tiny_nn_variant_cfg('NNBYOL')
+    model.pop('memory_bank')
+    runner = make_runner(dict(model, type='BYOL'), tmp_path, warmup=0)
+    with pytest.raises(TypeError, match=r'needs a model with a support set '
+                       r'.*NNBYOL.*got BYOL'):
         runner.train()
 
 

@@ -41,7 +41,8 @@ def test_plugin_keeps_every_mmpretrain_name_and_adds_its_own():
         for reg, names in after.items() for name in names
         if name not in before[reg]
     }
-    assert added == {('MODELS', 'NNCLR'), ('MODELS', 'NNCLRNeck'),
+    assert added == {('MODELS', 'NNCLR'), ('MODELS', 'NNBYOL'),
+                     ('MODELS', 'NNSiam'), ('MODELS', 'NNCLRNeck'),
                      ('MODELS', 'NNCLRHead'), ('MODELS', 'NNCLRLoss'),
                      ('MODELS', 'NNMemoryBank'),
                      ('HOOKS', 'NNMemoryBankHook'),

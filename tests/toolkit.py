@@ -31,10 +31,18 @@ SHIPPED = sorted(
     osp.relpath(p, ROOT)
     for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
-#: The other methods' configs (configs/<method>/ beside configs/nnclr/).
+#: The other methods' Fashion-MNIST configs (configs/<method>/ beside
+#: configs/nnclr/), the quickstart's data and budget.
 COMPARE = [
-    c for c in SHIPPED
-    if c.count('/') == 2 and not c.startswith('configs/nnclr/')
+    c for c in SHIPPED if c.count('/') == 2
+    and not c.startswith('configs/nnclr/') and c.endswith('fashion-mnist.py')
+]
+NNBYOL = 'configs/nnbyol/nnbyol_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+NNSIAM = 'configs/nnsiam/nnsiam_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+#: The nearest-neighbour variants' ImageNet recipes, on mmpretrain's.
+NN_VARIANTS_IN1K = [
+    'configs/nnbyol/nnbyol_resnet50_16xb256-coslr-200e_in1k.py',
+    'configs/nnsiam/nnsiam_resnet50_8xb32-coslr-100e_in1k.py',
 ]
 
 
@@ -54,6 +62,33 @@ def tiny_nnclr_cfg(bank_size: int = 64, feat_dim: int = 32,
             type='NNCLRHead',
             predictor=dict(in_channels=feat_dim, hid_channels=64),
             loss=loss or dict(type='NNCLRLoss', temperature=0.1)),
+        memory_bank=dict(
+            type='NNMemoryBank', size=bank_size, feat_dim=feat_dim))
+
+
+def tiny_nn_variant_cfg(method: str, bank_size: int = 64,
+                        feat_dim: int = 32) -> dict:
+    """A ResNet-18 NNBYOL or NNSiam small enough for CPU unit tests, with
+    its parent's neck and head shapes (BYOL: 2-layer projection; SimSiam:
+    3-layer projection, bottleneck predictor)."""
+    mlp = dict(type='NonLinearNeck', hid_channels=64, with_last_bn=False,
+               with_avg_pool=False, norm_cfg=dict(type='BN1d'))
+    neck = dict(mlp, in_channels=512, out_channels=feat_dim,
+                with_avg_pool=True)
+    predictor = dict(mlp, in_channels=feat_dim, out_channels=feat_dim)
+    if method == 'NNBYOL':
+        neck.update(with_bias=True)
+        predictor.update(with_bias=True)
+    else:
+        neck.update(num_layers=3, with_last_bn=True,
+                    with_last_bn_affine=False)
+        predictor.update(hid_channels=16, with_last_bias=True)
+    return dict(
+        type=method,
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+        neck=neck,
+        head=dict(type='LatentPredictHead', predictor=predictor,
+                  loss=dict(type='CosineSimilarityLoss')),
         memory_bank=dict(
             type='NNMemoryBank', size=bank_size, feat_dim=feat_dim))
 

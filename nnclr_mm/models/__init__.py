@@ -1,9 +1,10 @@
-from .algorithms import NNCLR
+from .algorithms import NNBYOL, NNCLR, NNSiam, SupportSetMixin
 from .heads import NNCLRHead
 from .losses import NNCLRLoss
 from .memories import NNMemoryBank
 from .necks import NNCLRNeck
 
 __all__ = [
-    'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank'
+    'NNBYOL', 'NNCLR', 'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank',
+    'NNSiam', 'SupportSetMixin'
 ]

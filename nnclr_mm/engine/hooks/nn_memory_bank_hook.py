@@ -6,15 +6,18 @@ from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
 from ..._validation import check_int
+from ...models.algorithms import SupportSetMixin
 
 
 @HOOKS.register_module()
 class NNMemoryBankHook(Hook):
-    """Switch NNCLR's positives to nearest neighbours after a warm-up.
+    """Switch a model's positives to nearest neighbours after a warm-up.
 
-    Until the support set holds ``warmup`` embeddings, the positive of each
-    sample is its own z (NNCLR then trains like SimCLR with a predictor);
-    from then on it is the nearest neighbour in the bank. The decision is
+    For any model with a support set (built on ``SupportSetMixin``: NNCLR,
+    NNBYOL, NNSiam). Until the support set holds ``warmup`` embeddings, the
+    positive of each sample is its own embedding (NNCLR then trains like
+    SimCLR with a predictor, NNBYOL like BYOL, NNSiam like SimSiam); from
+    then on it is the nearest neighbour in the bank. The decision is
     taken from the bank's fill count, which the checkpoint holds, so a
     resumed run switches at the same iteration. Logs ``bank_fill`` (the
     filled fraction of the bank) and ``nn_positives`` (0 or 1) every
@@ -40,9 +43,12 @@ class NNMemoryBankHook(Hook):
 
     def before_train(self, runner) -> None:
         model = get_ori_model(runner.model)
-        if not hasattr(model, 'memory_bank'):
-            raise TypeError('NNMemoryBankHook needs a model with a '
-                            f'memory_bank, got {type(model).__name__}')
+        if not isinstance(model, SupportSetMixin):
+            raise TypeError(
+                'NNMemoryBankHook needs a model with a support set (one '
+                'built on SupportSetMixin, e.g. NNCLR, NNBYOL, NNSiam), got '
+                f'{type(model).__name__}; remove the hook from custom_hooks '
+                'or use a nearest-neighbour model type')
         size = model.memory_bank.size
         if self.warmup > size:
             raise ValueError(
@@ -51,8 +57,9 @@ class NNMemoryBankHook(Hook):
         batch_size = runner.train_dataloader.batch_size
         if batch_size == 1:
             raise ValueError(
-                'train_dataloader.batch_size is 1: NNCLR needs at least 2 '
-                'images per batch and process (BN statistics, negatives)')
+                'train_dataloader.batch_size is 1: nearest-neighbour '
+                'methods need at least 2 images per batch and process '
+                '(BatchNorm statistics, NNCLR\'s negatives)')
         global_batch = batch_size * get_world_size()
         if global_batch > size:
             raise ValueError(

@@ -1,19 +1,15 @@
-from typing import Dict, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 from torch import nn
 
-
-def _linears(module: nn.Module) -> List[nn.Linear]:
-    """The ``nn.Linear`` layers of ``module``, in registration order."""
-    return [m for m in module.modules() if isinstance(m, nn.Linear)]
+from .support_set import SupportSetMixin, linears
 
 
 @MODELS.register_module()
-class NNCLR(BaseSelfSupervisor):
+class NNCLR(SupportSetMixin, BaseSelfSupervisor):
     """NNCLR: nearest-neighbour contrastive learning.
 
     Implementation of `With a Little Help from My Friends: Nearest-Neighbor
@@ -23,14 +19,11 @@ class NNCLR(BaseSelfSupervisor):
     Both views go through the backbone and the neck (projection z) in one
     batch, and through the head's predictor (p). The positive of each
     sample is the nearest neighbour of its z in the support set
-    (``memory_bank``), and the head's loss contrasts the neighbours of one
-    view with the predictions of the other, in both orders. After the loss,
-    view 1's z is enqueued, as in lightly's recipe. Gradients reach z only
-    through p.
-
-    Labels in ``data_samples`` (``gt_label``) are stored beside the bank and
-    used only to log ``nn_acc``, the fraction of neighbours of the same
-    class; they never influence training.
+    (``memory_bank``, searched as it was before the step), and the head's
+    loss contrasts the neighbours of one view with the predictions of the
+    other, in both orders. After the loss, view 1's z is enqueued, as in
+    lightly's recipe. Gradients reach z only through p. Search, enqueue,
+    warm-up and ``nn_acc`` are :class:`SupportSetMixin`'s.
 
     Args:
         backbone (dict): Backbone config, e.g. mmpretrain's ``ResNet``.
@@ -49,6 +42,8 @@ class NNCLR(BaseSelfSupervisor):
             Defaults to None.
     """
 
+    enqueued_view = 1  # lightly's NNCLR enqueues the second view
+
     def __init__(self,
                  backbone: dict,
                  neck: dict,
@@ -59,30 +54,28 @@ class NNCLR(BaseSelfSupervisor):
                  channels_last: bool = False,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
+            memory_bank=memory_bank,
             backbone=backbone,
             neck=neck,
             head=head,
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.memory_bank = MODELS.build(memory_bank)
         self.memory_format = (torch.channels_last
                               if channels_last else torch.contiguous_format)
         self.backbone.to(memory_format=self.memory_format)
-        # Set by NNMemoryBankHook: False while positives are the sample's own
-        # z (warm-up), True once they are nearest neighbours.
-        self.nn_positives = True
-        self._check_widths()
+        self._check_head()
 
-    def _check_widths(self) -> None:
-        """Fail at build time when neck, bank and predictor disagree on d."""
+    def _check_head(self) -> None:
+        """Fail at build time on a head that cannot predict p from z."""
+        if type(self.head).forward is nn.Module.forward:
+            raise TypeError(
+                f'NNCLR: the head {type(self.head).__name__} has no forward '
+                'to predict p from z; use NNCLRHead (its predictor may be '
+                'any registered neck). For a cosine head such as '
+                'LatentPredictHead, use type=\'NNSiam\' or \'NNBYOL\'')
         feat_dim = self.memory_bank.feat_dim
-        neck_fcs = _linears(self.neck)
-        if neck_fcs and neck_fcs[-1].out_features != feat_dim:
-            raise ValueError(
-                f'NNCLR: memory_bank.feat_dim ({feat_dim}) must equal the '
-                f'neck\'s output width ({neck_fcs[-1].out_features})')
-        head_fcs = _linears(self.head)
+        head_fcs = linears(self.head)
         if head_fcs and head_fcs[0].in_features != feat_dim:
             raise ValueError(
                 f'NNCLR: the head\'s predictor takes {head_fcs[0].in_features}'
@@ -101,61 +94,16 @@ class NNCLR(BaseSelfSupervisor):
         return self.backbone(
             inputs.contiguous(memory_format=self.memory_format))
 
-    @staticmethod
-    def _labels(data_samples: Optional[List[DataSample]],
-                device: torch.device) -> Optional[torch.Tensor]:
-        if not data_samples or not all('gt_label' in s for s in data_samples):
-            return None
-        return torch.cat([s.gt_label for s in data_samples]).to(device)
-
-    def loss(self, inputs: List[torch.Tensor],
-             data_samples: Optional[List[DataSample]] = None,
-             **kwargs) -> Dict[str, torch.Tensor]:
-        """The forward function in training.
-
-        Args:
-            inputs (list[Tensor]): The two augmented views, ``(N, C, H, W)``
-                each.
-            data_samples (list[DataSample], optional): Samples of the batch;
-                their ``gt_label``, if any, is used for ``nn_acc`` only.
-
-        Returns:
-            dict[str, Tensor]: ``loss``, and ``nn_acc`` when labels are
-            given and positives are neighbours.
-        """
-        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
-            raise ValueError('NNCLR: inputs must be a list of 2 views; set '
-                             'num_views=2 in the pipeline\'s MultiView, got '
-                             f'{type(inputs).__name__} of length '
-                             f'{len(inputs)}')
+    def embed(
+            self,
+            inputs: List[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """z of both views in one batch, detached (searched), and the
+        predictions p from the attached z."""
         z = self.neck(self.extract_feat(torch.cat(inputs)))[0]
-        p = self.head(z)
-        z = z.detach()
-        labels = self._labels(data_samples, z.device)
+        return z.detach(), self.head(z)
 
-        losses = {}
-        if self.nn_positives:
-            neighbours, idx = self.memory_bank.nearest(z)
-            nn_acc = self._nn_acc(idx, labels)
-            if nn_acc is not None:
-                losses['nn_acc'] = nn_acc
-        else:
-            neighbours = z
-        losses['loss'] = self.head.loss(neighbours.chunk(2), p.chunk(2))
-        self.memory_bank.enqueue(z.chunk(2)[1], labels)
-        return losses
-
-    def _nn_acc(self, idx: torch.Tensor,
-                labels: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-        """Fraction of neighbours whose stored label equals the query's.
-
-        ``idx`` holds the neighbours of both views; None when no query or
-        no neighbour has a label.
-        """
-        if labels is None:
-            return None
-        stored = self.memory_bank.labels[idx.clamp(min=0)]
-        known = (idx >= 0) & (stored >= 0)
-        if not known.any():
-            return None
-        return (stored == labels.repeat(2))[known].float().mean()
+    def loss_with_positives(self, p: torch.Tensor,
+                            positives: torch.Tensor) -> torch.Tensor:
+        """The head's symmetric loss between the positives of one view and
+        the predictions of the other."""
+        return self.head.loss(positives.chunk(2), p.chunk(2))
