@@ -8,7 +8,15 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS
-from toolkit import NO_VALIDATION, QUICKSTART, tiny_config, write_config
+from toolkit import (
+    NNBYOL,
+    NNSIAM,
+    NO_VALIDATION,
+    QUICKSTART,
+    load_config,
+    tiny_config,
+    write_config,
+)
 
 import nnclr_mm  # noqa: F401  (checkpoint allow-list)
 
@@ -38,21 +46,35 @@ def loop_options(loop, n, validate=False):
         ])
 
 
-def train(run_tool, tmp_path, work_dir, loop, n, workers, rng_hook,
-          resume=None, validate=False, topk=1):
-    rng_hooks = [dict(type='RNGStateHook')] if rng_hook else []
+def small_config(loop, n, workers, rng_hook=True, validate=False, topk=1,
+                 config=QUICKSTART):
+    """``config`` on 256 images in batches of 32 for ``n`` iterations or
+    epochs of :func:`loop_options`, its bank 128 entries."""
+    # The config's own hooks (SimSiam's fixed predictor lr among them), the
+    # warm-up shortened to the small bank's scale.
+    hooks = [
+        dict(hook, warmup=32) if hook['type'] == 'NNMemoryBankHook' else hook
+        for hook in load_config(config).custom_hooks
+        if rng_hook or hook['type'] != 'RNGStateHook'
+    ]
     # kNN validation on 64 test images, 256 training images voting.
     validation = dict(
         val_dataloader=dict(dataset=dict(indices=64)),
         val_cfg=dict(bank_dataloader=dict(dataset=dict(indices=256)))
     ) if validate else NO_VALIDATION
     cfg = tiny_config(
-        QUICKSTART, batch_size=32, **validation,
+        config, batch_size=32, **validation,
         train_dataloader=dict(num_workers=workers,
                               dataset=dict(indices=256)),
         model=dict(memory_bank=dict(size=128, topk=topk)),
-        custom_hooks=[dict(type='NNMemoryBankHook', warmup=32)] + rng_hooks)
+        custom_hooks=hooks)
     cfg.merge_from_dict(loop_options(loop, n, validate))
+    return cfg
+
+
+def train(run_tool, tmp_path, work_dir, loop, n, workers, rng_hook,
+          resume=None, **options):
+    cfg = small_config(loop, n, workers, rng_hook, **options)
     config = write_config(cfg, tmp_path / f'{loop}_{n}.py')
     resume_args = ['--resume', resume] if resume else []
     run_tool('train.py', config, '--work-dir', work_dir, *resume_args)
@@ -98,6 +120,39 @@ def assert_identical(straight, resumed):
 def test_resume_is_bit_identical(run_tool, tmp_path, loop, workers):
     straight, resumed = uninterrupted_and_resumed(run_tool, tmp_path, loop,
                                                   workers)
+    assert_identical(straight, resumed)
+
+
+@pytest.mark.parametrize('config', [NNBYOL, NNSIAM])
+def test_nn_variant_resume_is_bit_identical(tmp_path, config):
+    # BYOL's target network and its momentum schedule, SimSiam's fixed
+    # predictor lr, and the support set, all restored. BYOL's momentum
+    # follows the run's max_iters, so the stop is a SIGTERM in a 6-iteration
+    # run, not a 3-iteration run.
+    cfg = small_config('iter', 6, workers=0, config=config)
+    runs = {}
+    for run in ('straight', 'stopped', 'resumed'):
+        runs[run] = copy.deepcopy(cfg)
+        runs[run].merge_from_dict(dict(
+            experiment_name=run,
+            work_dir=str(tmp_path / ('straight' if run == 'straight' else
+                                     'resumed'))))
+    runs['stopped'].custom_hooks.append(
+        dict(type='SigtermAtIterationHook', at=3))
+    runs['resumed'].resume = True
+    Runner.from_cfg(runs['straight']).train()
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit):
+            Runner.from_cfg(runs['stopped']).train()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert (tmp_path / 'resumed' / 'last_checkpoint').read_text().endswith(
+        'iter_3.pth')
+    Runner.from_cfg(runs['resumed']).train()
+    straight, resumed = (
+        torch.load(tmp_path / run / 'iter_6.pth', weights_only=True)
+        for run in ('straight', 'resumed'))
     assert_identical(straight, resumed)
 
 

@@ -23,6 +23,7 @@ from toolkit import (
     LINEAR_FMNIST,
     LINEAR_IN1K,
     LONGER,
+    NN_VARIANTS_IN1K,
     PAPER,
     PAPER_FULL_NAME,
     QUICKSTART,
@@ -37,7 +38,7 @@ import nnclr_mm  # noqa: F401
 def test_every_shipped_config_is_run_here():
     covered = {
         PAPER, PAPER_FULL_NAME, LIGHTLY, QUICKSTART, LONGER, *COMPARE,
-        KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST, LINEAR_IN1K
+        *NN_VARIANTS_IN1K, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST, LINEAR_IN1K
     }
     assert set(SHIPPED) == covered, set(SHIPPED) ^ covered
     assert COMPARE, 'no configs of other methods found'
@@ -226,6 +227,18 @@ def test_published_backbone_loads_into_torchvision(paper_checkpoint,
     torch.testing.assert_close(feats, expected)
 
 
+@pytest.mark.parametrize('config', NN_VARIANTS_IN1K)
+def test_nn_variant_recipe_trains_and_tests(config, imagenet_root, run_tool,
+                                            tmp_path):
+    checkpoint = train(run_tool, config, imagenet_root, tmp_path / 'train')
+    # 8 images in batches of 4: two steps, one view of each enqueued.
+    check_nnclr_checkpoint(checkpoint, num_embedded=8)
+    assert load_state(checkpoint)['backbone.conv1.weight'].shape == (64, 3,
+                                                                     7, 7)
+    check_knn(evaluate(run_tool, config, checkpoint, imagenet_root,
+                       tmp_path), num_classes=2)
+
+
 def test_resnet50_knn_benchmark(paper_checkpoint, imagenet_root, run_tool,
                                 tmp_path):
     by_test = evaluate(run_tool, KNN_IN1K, paper_checkpoint,
@@ -301,7 +314,10 @@ def test_compare_config_trains_and_tests(config, fashion_mnist_root,
                                          run_tool, tmp_path):
     checkpoint = train(run_tool, config, fashion_mnist_root,
                        tmp_path / 'train', batch_size=16)
-    assert 'backbone.conv1.weight' in load_state(checkpoint)
+    state = load_state(checkpoint)
+    assert 'backbone.conv1.weight' in state
+    if 'memory_bank.bank' in state:  # 64 images, one view of each stored
+        check_nnclr_checkpoint(checkpoint, num_embedded=64)
     metrics = evaluate(run_tool, config, checkpoint, fashion_mnist_root,
                            tmp_path)
     check_knn(metrics, num_classes=10)

@@ -1,8 +1,9 @@
 # Runtime of the plugin's configs: mmpretrain's defaults, curves in
 # work_dir/*/vis_data/scalars.json (tools/analysis_tools/plot_curves.py),
 # and the hooks that keep a run exact and safe for any SSL method.
+_base_ = ['./safety_hooks.py']
+
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -16,11 +17,7 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
 )
-custom_hooks = [
-    dict(type='RNGStateHook'),  # exact --resume
-    dict(type='InvalidLossHook'),  # stop at a NaN/inf loss
-    dict(type='PreemptionCheckpointHook'),  # checkpoint on SIGTERM
-]
+custom_hooks = _base_.safety_hooks
 visualizer = dict(type='UniversalVisualizer',
                   vis_backends=[dict(type='LocalVisBackend')])
 log_level = 'INFO'
