@@ -1,6 +1,7 @@
-"""The NNCLR configs in mmpretrain's model index, as mim and
-``mmpretrain.list_models`` read it."""
+"""The plugin's configs (NNCLR, NNBYOL, NNSiam) in mmpretrain's model
+index, as mim and ``mmpretrain.list_models`` read it."""
 import os.path as osp
+import re
 
 import mmpretrain
 import pytest
@@ -13,17 +14,34 @@ import nnclr_mm
 MIM_DIR = osp.join(nnclr_mm.__path__[0], '.mim')
 
 
-def metafile_models():
+def metafile_models(collection=None):
+    """The models of every imported metafile, or of ``collection``'s."""
     with open(osp.join(MIM_DIR, 'model-index.yml')) as f:
-        (metafile, ) = yaml.safe_load(f)['Import']
-    with open(osp.join(MIM_DIR, metafile)) as f:
-        return yaml.safe_load(f)['Models']
+        metafiles = yaml.safe_load(f)['Import']
+    models = []
+    for metafile in metafiles:
+        with open(osp.join(MIM_DIR, metafile)) as f:
+            models += yaml.safe_load(f)['Models']
+    return [m for m in models
+            if collection in (None, m['In Collection'])]
+
+
+def test_every_method_folder_is_in_the_index():
+    collections = {m['In Collection'] for m in metafile_models()}
+    assert collections == {'NNCLR', 'NNBYOL', 'NNSiam'}
+
+
+@pytest.mark.parametrize('collection', ['NNBYOL', 'NNSiam'])
+def test_list_models_finds_the_variants(collection):
+    names = {m['Name'] for m in metafile_models(collection)}
+    assert set(mmpretrain.list_models(f'{collection.lower()}*')) == names
+    assert len(names) == 2
 
 
 def test_list_models_finds_every_nnclr_config():
-    names = {m['Name'] for m in metafile_models()}
+    names = {m['Name'] for m in metafile_models('NNCLR')}
     assert set(mmpretrain.list_models('*nnclr*')) == names
-    configs = {osp.basename(m['Config']) for m in metafile_models()}
+    configs = {osp.basename(m['Config']) for m in metafile_models('NNCLR')}
     assert {
         'nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py',
         'nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py',
@@ -42,8 +60,9 @@ def test_metafile_entry_matches_its_config(model):
     built = MODELS.build(cfg.model)
     assert sum(p.numel() for p in built.parameters()) == \
         model['Metadata']['Parameters']
-    assert cfg.train_dataloader.batch_size * (
-        8 if '8xb' in model['Name'] else 1) == model['Metadata']['Batch Size']
+    devices = int(re.search(r'[_-](\d+)xb\d+', model['Name']).group(1))
+    assert cfg.train_dataloader.batch_size * devices == \
+        model['Metadata']['Batch Size']
     assert cfg.train_cfg.max_epochs == model['Metadata']['Epochs']
     for result in model.get('Results') or []:
         for value in result['Metrics'].values():
