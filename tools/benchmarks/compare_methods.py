@@ -6,9 +6,9 @@ them all with the same evaluator.
         [--out docs/compare]
 
 Each RUN is ``NAME=CONFIG[,KEY=VALUE,...]``: a config (e.g. the quickstart
-and ``configs/{simclr,mocov2,byol}/*``, which share data, backbone,
-schedule and kNN) with overrides for that run only; ``--cfg-options``
-apply to every run.
+and the ``*_fashion-mnist.py`` configs of ``configs/{simclr,mocov2,byol,
+nnbyol,simsiam,nnsiam}/``, which share data, backbone, schedule and kNN)
+with overrides for that run only; ``--cfg-options`` apply to every run.
 Each run trains through mmengine's runner once per seed, validating by
 kNN after every epoch as its config says. The final weights are then
 evaluated on frozen features of the config's test loaders (for the
