@@ -1,6 +1,7 @@
 """Helpers shared by the tests: paths, small configs, running the tools."""
 import copy
 import glob
+import math
 import os
 import os.path as osp
 import subprocess
@@ -113,8 +114,9 @@ def load_config(config, **overrides) -> Config:
 
 def shrink_overrides(cfg, data_root=None, batch_size=4, epochs=1) -> dict:
     """The dotted overrides that shrink ``cfg``: every loader it defines
-    reads ``data_root`` in batches of ``batch_size`` with no workers, and
-    training lasts ``epochs``; a ``None`` keeps the config's own."""
+    reads ``data_root`` in batches of ``batch_size`` with no workers,
+    training lasts ``epochs``, and the support set's warm-up as many
+    batches as in ``cfg``; a ``None`` keeps the config's own."""
     overrides = {}
     for loader in LOADERS:
         section, _, sub = loader.partition('.')
@@ -128,6 +130,13 @@ def shrink_overrides(cfg, data_root=None, batch_size=4, epochs=1) -> dict:
         overrides[f'{loader}.persistent_workers'] = False
     if epochs is not None and cfg.get('train_cfg'):
         overrides['train_cfg.max_epochs'] = epochs
+    if batch_size is not None:
+        # The support set's warm-up lasts as many batches as the recipe's.
+        for i, hook in enumerate(cfg.get('custom_hooks', [])):
+            if hook.type == 'NNMemoryBankHook' and hook.get('warmup'):
+                overrides[f'custom_hooks.{i}.warmup'] = math.ceil(
+                    hook.warmup * batch_size /
+                    cfg.train_dataloader.batch_size)
     return overrides
 
 
