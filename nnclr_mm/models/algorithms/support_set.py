@@ -59,14 +59,31 @@ class SupportSetMixin:
                 f'({neck_fcs[-1].out_features})')
 
     def embed(self, inputs: List[torch.Tensor]) -> Tuple[torch.Tensor, Any]:
-        """The detached ``(2N, d)`` embeddings to search (view 0 first),
-        and what :meth:`loss_with_positives` needs besides."""
+        """Embed both views; each method defines it.
+
+        Args:
+            inputs (list[Tensor]): The two augmented views, ``(N, C, H, W)``
+                each.
+
+        Returns:
+            tuple[Tensor, Any]: The detached ``(2N, d)`` embeddings to
+            search (view 0 first), and what :meth:`loss_with_positives`
+            needs besides.
+        """
         raise NotImplementedError
 
     def loss_with_positives(self, outputs: Any,
                             positives: torch.Tensor) -> torch.Tensor:
-        """The method's loss, ``positives`` (``(2N, d)``, view 0 first) in
-        place of the searched embeddings."""
+        """The method's loss with positives in place of the searched
+        embeddings; each method defines it.
+
+        Args:
+            outputs (Any): The second item :meth:`embed` returned.
+            positives (Tensor): ``(2N, d)``, view 0 first.
+
+        Returns:
+            Tensor: The scalar loss.
+        """
         raise NotImplementedError
 
     def loss(self, inputs: List[torch.Tensor],
@@ -104,8 +121,7 @@ class SupportSetMixin:
     @staticmethod
     def labels_of(data_samples: Optional[List[DataSample]],
                   device: torch.device) -> Optional[torch.Tensor]:
-        """The ``(N, )`` ``gt_label`` of the batch, None if any is missing.
-        """
+        """The ``(N, )`` gt_label of the batch, None if any is missing."""
         if not data_samples or not all('gt_label' in s for s in data_samples):
             return None
         return torch.cat([s.gt_label for s in data_samples]).to(device)
