@@ -33,6 +33,7 @@ from toolkit import (
 )
 
 import nnclr_mm  # noqa: F401
+from nnclr_mm.visualization import find_scalars, load_scalars
 
 
 def test_every_shipped_config_is_run_here():
@@ -141,7 +142,7 @@ def publish(run_tool, checkpoint, out_dir, *flags):
     return path
 
 
-def check_nnclr_checkpoint(checkpoint, num_embedded):
+def check_support_set(checkpoint, num_embedded):
     state = load_state(checkpoint)
     assert state['memory_bank.num_filled'].item() == num_embedded
     bank = state['memory_bank.bank'][:num_embedded]
@@ -166,7 +167,7 @@ def test_paper_recipe_has_one_file_under_two_names():
 def test_paper_recipe_trains_and_tests(paper_checkpoint, imagenet_root,
                                        run_tool, tmp_path):
     # 8 images in batches of 4: two steps, one view of each enqueued.
-    check_nnclr_checkpoint(paper_checkpoint, num_embedded=8)
+    check_support_set(paper_checkpoint, num_embedded=8)
     state = load_state(paper_checkpoint)
     assert state['backbone.conv1.weight'].shape == (64, 3, 7, 7)
     # LARS: BN and bias parameters without weight decay and adaptation.
@@ -232,7 +233,7 @@ def test_nn_variant_recipe_trains_and_tests(config, imagenet_root, run_tool,
                                             tmp_path):
     checkpoint = train(run_tool, config, imagenet_root, tmp_path / 'train')
     # 8 images in batches of 4: two steps, one view of each enqueued.
-    check_nnclr_checkpoint(checkpoint, num_embedded=8)
+    check_support_set(checkpoint, num_embedded=8)
     assert load_state(checkpoint)['backbone.conv1.weight'].shape == (64, 3,
                                                                      7, 7)
     check_knn(evaluate(run_tool, config, checkpoint, imagenet_root,
@@ -277,7 +278,7 @@ def test_lightly_recipe_trains_and_tests(cifar10_root, run_tool, tmp_path,
                         lambda path, md5: True)
     checkpoint = train(run_tool, LIGHTLY, cifar10_root, tmp_path / 'train')
     # 40 training images in batches of 4.
-    check_nnclr_checkpoint(checkpoint, num_embedded=40)
+    check_support_set(checkpoint, num_embedded=40)
     metrics = evaluate(run_tool, LIGHTLY, checkpoint, cifar10_root,
                            tmp_path)
     check_knn(metrics, num_classes=10)
@@ -296,10 +297,8 @@ def quickstart_checkpoint(fashion_mnist_root, tmp_path_factory,
 
 def logged(checkpoint, key):
     """The values of ``key`` in the scalars its training run logged."""
-    paths = glob.glob(
-        osp.join(osp.dirname(checkpoint), '*', 'vis_data', 'scalars.json'))
-    records = [json.loads(line) for path in paths for line in open(path)]
-    return [record[key] for record in records if key in record]
+    series = load_scalars(find_scalars(osp.dirname(checkpoint)))
+    return [value for _, value in series.get(key, [])]
 
 
 def check_neighbours_used(checkpoint):
@@ -310,7 +309,7 @@ def check_neighbours_used(checkpoint):
 
 def test_quickstart_trains_and_tests(quickstart_checkpoint,
                                      fashion_mnist_root, run_tool, tmp_path):
-    check_nnclr_checkpoint(quickstart_checkpoint, num_embedded=64)
+    check_support_set(quickstart_checkpoint, num_embedded=64)
     check_neighbours_used(quickstart_checkpoint)
     # The epoch's kNN validation ran and was logged.
     assert logged(quickstart_checkpoint, 'knn_top1')
@@ -329,7 +328,7 @@ def test_compare_config_trains_and_tests(config, fashion_mnist_root,
     assert 'backbone.conv1.weight' in load_state(checkpoint)
     if osp.basename(config).startswith('nn'):
         # 64 images, one view of each stored; neighbours after the warm-up.
-        check_nnclr_checkpoint(checkpoint, num_embedded=64)
+        check_support_set(checkpoint, num_embedded=64)
         check_neighbours_used(checkpoint)
     metrics = evaluate(run_tool, config, checkpoint, fashion_mnist_root,
                            tmp_path)
