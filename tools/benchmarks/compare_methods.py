@@ -46,6 +46,7 @@ from nnclr_mm.evaluation import (
     fit_linear_probe,
     weighted_knn_scores,
 )
+from nnclr_mm.visualization import load_scalars
 
 
 def parse_run(text: str) -> dict:
@@ -141,10 +142,9 @@ def train_and_test(run: dict, cfg: Config):
     runner.train()
     seconds = time.time() - start
     test = evaluate_frozen(runner)
-    scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
-    with open(scalars) as f:
-        val = [json.loads(line) for line in f]
-    val = [r['knn_top1'] for r in val if 'knn_top1' in r]
+    scalars = load_scalars(
+        osp.join(runner.log_dir, 'vis_data', 'scalars.json'))
+    val = [value for _, value in scalars.get('knn_top1', [])]
     epochs = cfg.train_cfg.max_epochs
     return dict(name=run['name'], seed=cfg.randomness.seed, epochs=epochs,
                 seconds_per_epoch=round(seconds / epochs, 1),
