@@ -1,4 +1,5 @@
-"""A hook for the launch tests: each rank saves its support set."""
+"""Hooks for the launch tests: each rank saves its support set, and its
+random-number generators as training starts."""
 import os.path as osp
 
 import torch
@@ -6,6 +7,8 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
+
+from nnclr_mm.engine.hooks.rng_state_hook import generator_states
 
 
 @HOOKS.register_module(force=True)
@@ -22,3 +25,20 @@ class BankDumpHook(Hook):
 
     def after_train(self, runner):
         self._dump(runner, 'end')
+
+
+@HOOKS.register_module(force=True)
+class RNGDumpHook(Hook):
+    """Save every rank's generators as its first epoch starts, after
+    RNGStateHook (VERY_LOW) has restored them on a resume."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.done = False
+
+    def before_train_epoch(self, runner):
+        if not self.done:
+            torch.save(generator_states(),
+                       osp.join(runner.work_dir, f'rng_rank{get_rank()}.pt'))
+            self.done = True

@@ -38,6 +38,16 @@ def _forget_mmengine_instances():
                 handler.close()
 
 
+@pytest.fixture(params=[
+    'cpu',
+    pytest.param('cuda', marks=pytest.mark.skipif(
+        not torch.cuda.is_available(), reason='no CUDA device')),
+])
+def device(request):
+    """Each device a test runs on: the CPU always, CUDA when present."""
+    return torch.device(request.param)
+
+
 @pytest.fixture
 def tiny_cfg():
     """Factory of :func:`tiny_nnclr_cfg` configs."""
@@ -76,29 +86,13 @@ def run_tool():
 
 # Tiny datasets in each dataset's own on-disk layout, for running the
 # shipped configs through the real tools (tests/test_shipped_configs.py).
-def _write_idx(path, array):
-    import gzip
-    header = bytes([0, 0, 0x08, array.ndim]) + b''.join(
-        int(n).to_bytes(4, 'big') for n in array.shape)
-    with gzip.open(path, 'wb') as f:
-        f.write(header + array.astype('uint8').tobytes())
-
-
 @pytest.fixture(scope='session')
 def fashion_mnist_root(tmp_path_factory):
     """The first 64 training and 32 test images of the real Fashion-MNIST,
     as gzipped IDX files (Debian's and Zalando's layout)."""
-    from nnclr_mm.datasets.fashion_mnist import (
-        _FILES,
-        DEBIAN_ROOT,
-        find_idx_file,
-        read_idx,
-    )
+    from nnclr_mm.datasets.fashion_mnist import DEBIAN_ROOT, write_subset
     root = tmp_path_factory.mktemp('fashion-mnist')
-    for split, num in (('train', 64), ('test', 32)):
-        for name in _FILES[split]:
-            data = read_idx(find_idx_file(DEBIAN_ROOT, name))[:num]
-            _write_idx(root / f'{name}.gz', data)
+    write_subset(DEBIAN_ROOT, str(root), num_train=64, num_test=32)
     return root
 
 

@@ -1,10 +1,12 @@
 """2-process (gloo, CPU) NNCLR, NNBYOL and NNSiam equal 1-process runs on
-the whole batch."""
+the whole batch. The processes see no GPU, also on a machine with one: two
+NCCL ranks cannot share a GPU; the NCCL path is the GPU acceptance
+script's (tools/gpu/)."""
 import os
 import os.path as osp
-import socket
 import sys
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as torch_dist
@@ -14,6 +16,7 @@ from mmpretrain.structures import DataSample
 from toolkit import (
     QUICKSTART,
     ROOT,
+    free_port,
     run_tool_subprocess,
     tiny_config,
     tiny_nn_variant_cfg,
@@ -25,12 +28,6 @@ import nnclr_mm  # noqa: F401  (checkpoint allow-list, DDP fixes)
 
 WORLD = 2
 PER_RANK = 4
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def global_batch():
@@ -90,7 +87,11 @@ def snapshot(model, out):
         running_var=model.neck.bn0.running_var.clone())
 
 
-def worker(rank, port, mode, sync_bn, out_dir):
+#: The environment of every process these tests start: CPU only.
+CPU_ONLY = dict(CUDA_VISIBLE_DEVICES='')
+
+
+def worker(rank, port, mode, sync_bn, out_dir, broadcast_buffers):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch_dist.init_process_group('gloo', rank=rank, world_size=WORLD)
     try:
@@ -102,8 +103,11 @@ def worker(rank, port, mode, sync_bn, out_dir):
         if sync_bn:
             model = convert_sync_batchnorm(model, 'torch')
         # device_ids as mmengine's runner passes them: the plugin drops
-        # them for a CPU module.
-        ddp = MMDistributedDataParallel(model, device_ids=[rank])
+        # them for a CPU module. DDP broadcasts rank 0's buffers (the bank
+        # among them) before each forward by default; mmengine's runner
+        # turns that off.
+        ddp = MMDistributedDataParallel(model, device_ids=[rank],
+                                        broadcast_buffers=broadcast_buffers)
         views, labels = global_batch()
         local = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
         out = step(ddp, [v[local] for v in views], labels[local])
@@ -120,12 +124,16 @@ def assert_close_to_scale(actual, expected, name, rel=1e-4, floor=1e-6):
     assert error <= bound, f'{name}: max error {error:.3g} > {bound:.3g}'
 
 
-def run_two_processes(tmp_path, mode, sync_bn=True):
-    mp.start_processes(
-        worker,
-        args=(free_port(), mode, sync_bn, str(tmp_path)),
-        nprocs=WORLD,
-        start_method='spawn')
+def run_two_processes(tmp_path, mode, sync_bn=True, broadcast_buffers=True):
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in CPU_ONLY.items():
+            patch.setenv(key, value)  # read by the spawned processes
+        mp.start_processes(
+            worker,
+            args=(free_port(), mode, sync_bn, str(tmp_path),
+                  broadcast_buffers),
+            nprocs=WORLD,
+            start_method='spawn')
     return [
         torch.load(tmp_path / f'rank{r}.pt', weights_only=True)
         for r in range(WORLD)
@@ -159,9 +167,15 @@ def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path, mode):
             torch.testing.assert_close(r[key], reference[key])
 
 
-@pytest.mark.parametrize('mode', ['paper', 'NNBYOL', 'NNSiam'])
-def test_every_rank_holds_the_same_bank_in_rank_order(tmp_path, mode):
-    ranks = run_two_processes(tmp_path, mode)
+@pytest.mark.parametrize('mode, broadcast_buffers', [
+    ('paper', True), ('paper', False), ('NNBYOL', True), ('NNSiam', True)])
+def test_every_rank_holds_the_same_bank_in_rank_order(tmp_path, mode,
+                                                      broadcast_buffers):
+    # With or without DDP's buffer broadcast: the ranks' banks are equal
+    # by construction (each enqueues the gathered batch), so broadcasting
+    # them, 100 MB a step in the paper's recipe, changes nothing.
+    ranks = run_two_processes(tmp_path, mode,
+                              broadcast_buffers=broadcast_buffers)
     bank0, bank1 = (r['bank'] for r in ranks)
     for key in bank0:
         assert torch.equal(bank0[key], bank1[key]), key
@@ -193,14 +207,17 @@ def test_bn_statistics_follow_the_mode(tmp_path):
 
 def launch_config():
     """The quickstart for 2 CPU ranks: 128 training images, each rank
-    saving its bank (bank_dump_hook.py)."""
+    seeded differently and saving its bank and its generators
+    (bank_dump_hook.py)."""
     return tiny_config(
         QUICKSTART,
         batch_size=None,
         custom_imports=dict(imports=['nnclr_mm', 'bank_dump_hook'],
                             allow_failed_imports=False),
         custom_hooks=[dict(type='NNMemoryBankHook', warmup=0),
-                      dict(type='BankDumpHook')],
+                      dict(type='RNGStateHook'),
+                      dict(type='BankDumpHook'), dict(type='RNGDumpHook')],
+        randomness=dict(seed=0, diff_rank_seed=True),
         model=dict(memory_bank=dict(size=256)),
         train_dataloader=dict(batch_size=16, dataset=dict(indices=128)),
         val_dataloader=dict(dataset=dict(indices=64)),
@@ -208,7 +225,7 @@ def launch_config():
 
 
 def dist_train(config, work_dir, *args):
-    env = dict(PORT=str(free_port()),
+    env = dict(CPU_ONLY, PORT=str(free_port()),
                PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]),
                PATH=osp.dirname(sys.executable) + os.pathsep +
                os.environ['PATH'])
@@ -233,16 +250,50 @@ def test_dist_train_on_cpu_and_resume_restores_the_bank(tmp_path):
         assert torch.equal(ends[0][key], ends[1][key]), key
     assert ends[0]['num_filled'].item() == 4 * WORLD * 16
 
-    # Resume from the checkpoint: every rank starts with the saved bank.
+    # Resume from the checkpoint for a second epoch (validated at its end,
+    # so that the generators are dumped as restored): every rank starts
+    # with the saved bank.
     resumed = tmp_path / 'resumed'
+    one_more = ['--cfg-options', 'train_cfg.max_epochs=2',
+                'train_cfg.val_interval=2']
     run = dist_train(config, resumed, '--resume',
-                     str(work_dir / 'epoch_1.pth'))
+                     str(work_dir / 'epoch_1.pth'), *one_more)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    saved = torch.load(work_dir / 'epoch_1.pth',
-                       weights_only=True)['state_dict']
+    checkpoint = torch.load(work_dir / 'epoch_1.pth', weights_only=True)
+    saved = checkpoint['state_dict']
     for r in range(WORLD):
         start = torch.load(resumed / f'bank_start_rank{r}.pt',
                            weights_only=True)
         for key, value in start.items():
             assert torch.equal(value, saved[f'memory_bank.{key}']), (r, key)
             assert torch.equal(value, ends[0][key]), (r, key)
+
+    # Each rank resumed with its own generators (seeded differently).
+    states = checkpoint['rng_state']['ranks']
+    assert len(states) == WORLD
+    assert states[0]['torch'] != states[1]['torch']
+    for r in range(WORLD):
+        assert_same_states(
+            torch.load(resumed / f'rng_rank{r}.pt', weights_only=True),
+            states[r])
+
+    # One process resumes a checkpoint of two, and says what it restored.
+    single = tmp_path / 'single'
+    run = run_tool_subprocess(
+        'train.py', config, '--work-dir', single, '--resume',
+        work_dir / 'epoch_1.pth', *one_more,
+        env=dict(CPU_ONLY, PYTHONPATH=os.pathsep.join(
+            [ROOT, osp.join(ROOT, 'tests')])))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert ('holds the random-number generators of 2 process(es), this '
+            'run has 1') in run.stdout + run.stderr
+    assert_same_states(torch.load(single / 'rng_rank0.pt',
+                                  weights_only=True), states[0])
+
+
+def assert_same_states(actual, expected):
+    """Two :func:`generator_states` are the same."""
+    assert actual['python'] == expected['python']
+    assert actual['torch'] == expected['torch']
+    assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
+               for a, b in zip(actual['numpy'], expected['numpy']))

@@ -47,9 +47,10 @@ def loop_options(loop, n, validate=False):
 
 
 def small_config(loop, n, workers, rng_hook=True, validate=False, topk=1,
-                 config=QUICKSTART):
+                 config=QUICKSTART, deterministic=False):
     """``config`` on 256 images in batches of 32 for ``n`` iterations or
-    epochs of :func:`loop_options`, its bank 128 entries."""
+    epochs of :func:`loop_options`, its bank 128 entries; ``deterministic``
+    kernels as GPU runs need them for an exact resume."""
     # The config's own hooks (SimSiam's fixed predictor lr among them), the
     # warm-up shortened to the small bank's scale.
     hooks = [
@@ -69,6 +70,10 @@ def small_config(loop, n, workers, rng_hook=True, validate=False, topk=1,
         model=dict(memory_bank=dict(size=128, topk=topk)),
         custom_hooks=hooks)
     cfg.merge_from_dict(loop_options(loop, n, validate))
+    if deterministic:
+        cfg.merge_from_dict(dict(
+            randomness=dict(deterministic=True),
+            env_cfg=dict(cudnn_benchmark=False)))
     return cfg
 
 
@@ -115,11 +120,24 @@ def assert_identical(straight, resumed):
         resumed['optimizer']['param_groups'][0]['lr']
 
 
-@pytest.mark.parametrize('loop, workers', [('iter', 0), ('epoch', 0),
-                                           ('epoch', 2)])
-def test_resume_is_bit_identical(run_tool, tmp_path, loop, workers):
-    straight, resumed = uninterrupted_and_resumed(run_tool, tmp_path, loop,
-                                                  workers)
+@pytest.fixture
+def runner_device(device, monkeypatch):
+    """Train on ``device``: mmengine's runner takes the GPU when there is
+    one, so the CPU case is forced there too."""
+    monkeypatch.setattr('mmengine.runner.runner.get_device',
+                        lambda: device.type)
+    return device
+
+
+@pytest.mark.parametrize('loop, workers, deterministic', [
+    ('iter', 0, False), ('epoch', 0, False), ('epoch', 2, False),
+    ('iter', 0, True)])
+def test_resume_is_bit_identical(run_tool, tmp_path, loop, workers,
+                                 deterministic, runner_device):
+    if runner_device.type == 'cuda' and not deterministic:
+        pytest.skip('GPU runs repeat exactly with deterministic kernels only')
+    straight, resumed = uninterrupted_and_resumed(
+        run_tool, tmp_path, loop, workers, deterministic=deterministic)
     assert_identical(straight, resumed)
 
 

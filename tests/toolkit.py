@@ -4,9 +4,11 @@ import glob
 import math
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
+import torch
 from mmengine.config import Config
 
 # -- paths ------------------------------------------------------------------
@@ -45,6 +47,17 @@ NN_VARIANTS_IN1K = [
     'configs/nnbyol/nnbyol_resnet50_16xb256-coslr-200e_in1k.py',
     'configs/nnsiam/nnsiam_resnet50_8xb32-coslr-100e_in1k.py',
 ]
+
+
+# -- devices ----------------------------------------------------------------
+#: The autocast dtype of ``--amp`` on each device: CUDA's float16, and the
+#: CPU's only one, bfloat16.
+AUTOCAST_DTYPE = {'cpu': torch.bfloat16, 'cuda': torch.float16}
+
+
+def autocast(device):
+    """``--amp``'s autocast on ``device``."""
+    return torch.autocast(device.type, dtype=AUTOCAST_DTYPE[device.type])
 
 
 # -- models -----------------------------------------------------------------
@@ -172,6 +185,14 @@ def write_config(cfg: Config, path) -> str:
     path = str(path)
     cfg.dump(path)
     return path
+
+
+# -- processes --------------------------------------------------------------
+def free_port() -> int:
+    """A TCP port free on this machine, for a process group's rendezvous."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 # -- tools ------------------------------------------------------------------
