@@ -41,6 +41,51 @@ def read_idx(path: str) -> np.ndarray:
     return body.reshape(shape)
 
 
+def write_idx(path: str, array: np.ndarray) -> None:
+    """Write ``array`` as a gzipped IDX file of unsigned bytes, the format
+    :func:`read_idx` reads.
+
+    Args:
+        path (str): The file, e.g. ``train-images-idx3-ubyte.gz``.
+        array (ndarray): Values in [0, 255], of any shape.
+    """
+    header = bytes([0, 0, 0x08, array.ndim]) + b''.join(
+        int(n).to_bytes(4, 'big') for n in array.shape)
+    with gzip.open(path, 'wb') as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def write_subset(data_root: str, out_dir: str, num_train: int,
+                 num_test: int) -> List[str]:
+    """Copy the first ``num_train`` training and ``num_test`` test images
+    and labels of the Fashion-MNIST in ``data_root`` into ``out_dir``, in
+    the same file layout, so that :class:`OfflineFashionMNIST` reads them
+    with ``data_root=out_dir``.
+
+    Args:
+        data_root (str): Where the full files are (see
+            :func:`find_idx_file`).
+        out_dir (str): An existing folder.
+        num_train (int): Training samples to keep.
+        num_test (int): Test samples to keep.
+
+    Returns:
+        list[str]: The files written.
+    """
+    written = []
+    for split, num in (('train', num_train), ('test', num_test)):
+        for name in _FILES[split]:
+            source = find_idx_file(data_root, name)
+            if source is None:
+                raise FileNotFoundError(
+                    f'{name}(.gz) not found in {data_root!r}; install '
+                    'Debian\'s dataset-fashion-mnist or pass its folder')
+            path = osp.join(out_dir, f'{name}.gz')
+            write_idx(path, read_idx(source)[:num])
+            written.append(path)
+    return written
+
+
 def find_idx_file(data_root: str, name: str) -> Optional[str]:
     """``name`` or ``name.gz`` in ``data_root`` or torchvision's layout
     ``data_root/FashionMNIST/raw``.
