@@ -1,7 +1,7 @@
 import pytest
 import torch
 from mmpretrain.registry import MODELS
-from toolkit import LIGHTLY, PAPER, SHIPPED, load_config
+from toolkit import LIGHTLY, NN_VARIANTS_IN1K, PAPER, SHIPPED, load_config
 
 import nnclr_mm  # noqa: F401
 
@@ -44,6 +44,9 @@ def test_paper_recipe_values():
     assert model.memory_bank.size == 98304
     assert cfg.train_dataloader.batch_size * 8 == 4096
     assert cfg.optim_wrapper.optimizer.type == 'LARS'
+    # Mixed precision, as large-batch recipes train.
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.loss_scale) == (
+        'AmpOptimWrapper', 'dynamic')
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.3 * 4096 / 256)
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-6
     assert cfg.train_cfg.max_epochs == 1000
@@ -55,6 +58,15 @@ def test_paper_recipe_values():
     blur = [t[-2].prob for t in views]
     solarize = [t[-1].prob for t in views]
     assert blur == [1.0, 0.1] and solarize == [0.0, 0.2]
+
+
+def test_nnbyol_recipe_trains_in_mixed_precision():
+    # 16 GPUs x 256 images; NNSiam's 8 x 32 keeps SimSiam's float32.
+    nnbyol, nnsiam = (load_config(c) for c in NN_VARIANTS_IN1K)
+    assert (nnbyol.optim_wrapper.type, nnbyol.optim_wrapper.loss_scale) == (
+        'AmpOptimWrapper', 'dynamic')
+    assert nnbyol.optim_wrapper.optimizer.type == 'LARS'
+    assert nnsiam.optim_wrapper.type == 'OptimWrapper'
 
 
 def test_lightly_recipe_values():

@@ -12,6 +12,10 @@ _base_ = [
 model = dict(
     type='NNBYOL',
     memory_bank=dict(type='NNMemoryBank', size=98304, feat_dim=256))
+# Mixed precision (fp16 autocast, dynamic loss scaling), as large-batch
+# recipes train: 2 views x 256 images of 224 px per GPU through the online
+# and target ResNet-50s. Without a GPU, float32.
+optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
 # The paper uses neighbours from the first step on.
 custom_hooks = [dict(type='NNMemoryBankHook', warmup=0),
                 *_base_.safety_hooks]

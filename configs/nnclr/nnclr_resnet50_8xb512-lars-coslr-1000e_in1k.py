@@ -17,9 +17,15 @@ _base_ = [
 # Total batch 4096 [Sec. 4.1] = 8 GPUs x 512.
 train_dataloader = dict(batch_size=512, num_workers=8, drop_last=True)
 
+# Mixed precision (fp16 autocast, dynamic loss scaling), as large-batch
+# recipes train: 2 views x 512 images of 224 px per GPU through ResNet-50
+# (the peak per GPU: tools/gpu/acceptance.sh, docs/gpu/). Without a GPU,
+# float32.
 # BN and bias parameters have no weight decay and no LARS adaptation
 # [Sec. 4.1, following SimCLR / BYOL], as mmpretrain's SimCLR recipe.
 optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
     paramwise_cfg=dict(
         custom_keys={
             'bn': dict(decay_mult=0, lars_exclude=True),

@@ -2,9 +2,10 @@
 
 mmengine 0.10, mmcv 2.2 and mmpretrain 1.2 are no longer maintained and
 break on setuptools >= 81, numpy 2 and torch >= 2.6 in known ways;
-mmengine's runner mishandles configs inherited from ``mmpretrain::`` bases
-and distributed training without CUDA, writes checkpoints so that a kill
-can destroy them, and trains on data too small for one batch. Each module
+mmengine's runner mishandles configs inherited from ``mmpretrain::`` bases,
+distributed training and mixed precision without CUDA, writes checkpoints
+so that a kill can destroy them, and trains on data too small for one
+batch. Each module
 here fixes one breakage: its ``needed()`` tells whether the installed
 upstream is the broken one, and its fix replaces one function with a
 correct one; none disables a check. :func:`apply_all` is called once when
@@ -14,6 +15,7 @@ from . import (
     atomic_checkpoint,
     checkpoint_load,
     collate_scope,
+    cpu_amp,
     cpu_distributed,
     mmcv_hue,
     package_utils,
@@ -25,6 +27,7 @@ _FIXES = (
     (mmcv_hue.needed, mmcv_hue.fix_adjust_hue),
     (checkpoint_load.needed, checkpoint_load.allow_checkpoint_types),
     (cpu_distributed.needed, cpu_distributed.fix_cpu_distributed),
+    (cpu_amp.needed, cpu_amp.allow_cpu_amp),
     (collate_scope.needed, collate_scope.fix_collate_fn_scope),
     (atomic_checkpoint.needed, atomic_checkpoint.make_checkpoints_atomic),
     (train_data_size.needed, train_data_size.check_train_data_size),

@@ -2,10 +2,15 @@
 import mmengine
 import pytest
 
-from nnclr_mm._compat import atomic_checkpoint, collate_scope, train_data_size
+from nnclr_mm._compat import (
+    atomic_checkpoint,
+    collate_scope,
+    cpu_amp,
+    train_data_size,
+)
 
 
-@pytest.mark.parametrize('fix', [atomic_checkpoint, collate_scope,
+@pytest.mark.parametrize('fix', [atomic_checkpoint, collate_scope, cpu_amp,
                                  train_data_size],
                          ids=lambda fix: fix.__name__.rpartition('.')[2])
 @pytest.mark.parametrize('version, needed', [
@@ -17,4 +22,6 @@ from nnclr_mm._compat import atomic_checkpoint, collate_scope, train_data_size
 def test_needed_up_to_mmengine_0_10_7(monkeypatch, fix, version, needed):
     assert fix.LAST_BROKEN_MMENGINE == '0.10.7'
     monkeypatch.setattr(mmengine, '__version__', version)
+    # cpu_amp's breakage shows on machines without a GPU only.
+    monkeypatch.setattr('mmengine.device.get_device', lambda: 'cpu')
     assert fix.needed() is needed
