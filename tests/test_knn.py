@@ -12,20 +12,37 @@ from mmpretrain.registry import DATASETS
 from nnclr_mm.evaluation import weighted_knn_scores
 
 
-def test_weighted_knn_on_a_hand_made_feature_set():
-    # Bank on the unit circle: class 0 near 0 degrees, class 1 near 90.
+def hand_made_case(device):
+    """A bank on the unit circle (class 0 near 0 degrees, class 1 near 90),
+    a query at ~28.6 degrees, and its k = 3, T = 0.5 scores by hand."""
     angles = torch.tensor([0.0, 10.0, 80.0, 90.0, 100.0]) * math.pi / 180
-    bank = torch.stack([angles.cos(), angles.sin()], 1)
-    labels = torch.tensor([0, 0, 1, 1, 1])
-    query = torch.tensor([[math.cos(0.5), math.sin(0.5)]])  # ~28.6 degrees
-    k, tau = 3, 0.5
-    scores = weighted_knn_scores(query, bank, labels, 2, k=k, temperature=tau)
-    # By hand: the 3 nearest are at 10, 0 and 80 degrees.
+    bank = torch.stack([angles.cos(), angles.sin()], 1).to(device)
+    labels = torch.tensor([0, 0, 1, 1, 1], device=device)
+    query = torch.tensor([[math.cos(0.5), math.sin(0.5)]], device=device)
+    # The 3 nearest are at 10, 0 and 80 degrees.
     sims = {d: math.cos(0.5 - d * math.pi / 180) for d in (0, 10, 80)}
-    w0 = math.exp(sims[0] / tau) + math.exp(sims[10] / tau)
-    w1 = math.exp(sims[80] / tau)
-    expected = torch.tensor([[w0, w1]]) / (w0 + w1)
+    w0 = math.exp(sims[0] / 0.5) + math.exp(sims[10] / 0.5)
+    w1 = math.exp(sims[80] / 0.5)
+    expected = torch.tensor([[w0, w1]], device=device) / (w0 + w1)
+    return query, bank, labels, expected
+
+
+def test_weighted_knn_on_a_hand_made_feature_set(device):
+    query, bank, labels, expected = hand_made_case(device)
+    scores = weighted_knn_scores(query, bank, labels, 2, k=3,
+                                 temperature=0.5)
     torch.testing.assert_close(scores, expected)
+
+
+def test_a_normalized_float16_bank_is_searched_as_given(device):
+    # KNNValLoop's fp16 bank: unit rows in float16, searched in float16
+    # without a float32 copy; only the rounding of the similarities moves
+    # the scores (float16: 2 ** -11 relative, times 1 / T in the vote).
+    query, bank, labels, expected = hand_made_case(device)
+    scores = weighted_knn_scores(query, bank.half(), labels, 2, k=3,
+                                 temperature=0.5, normalized=True)
+    assert scores.dtype == torch.float32
+    torch.testing.assert_close(scores, expected, rtol=0, atol=2e-3)
 
 
 def test_temperature_sharpens_votes():
@@ -103,6 +120,56 @@ def test_knn_loop_gives_the_known_answer_on_hand_made_features(
     text = open(log).read()
     assert 'kNN bank (val): embedded batch [2/2]' in text
     assert text.index('embedded batch [2/2]') < text.index('knn_top1: 75')
+
+
+def bank_runner(work_dir):
+    """A runner whose kNN bank is 7 labelled images of distinct pixels,
+    embedded as pixels in batches of 2."""
+    from toolkit import tiny_nnclr_cfg
+
+    import nnclr_mm  # noqa: F401
+    loader = dict(batch_size=2,
+                  sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='default_collate'))
+    images = dict(type='OneHotImages', positions=list(range(7)),
+                  labels=[0, 1, 1, 0, 1, 0, 1], metainfo=dict(classes='ab'))
+    return Runner(
+        model=tiny_nnclr_cfg(),
+        work_dir=str(work_dir),
+        val_dataloader=dict(**loader, dataset=images),
+        val_cfg=dict(type='KNNValLoop', features='pixels',
+                     bank_dataloader=dict(**loader, dataset=images)),
+        val_evaluator=dict(type='Accuracy'),
+        default_scope='mmpretrain')
+
+
+def bank_worker(rank, port, out_dir):
+    import os
+
+    import torch.distributed as torch_dist
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch_dist.init_process_group('gloo', rank=rank, world_size=2)
+    try:
+        feats, labels = bank_runner(f'{out_dir}/rank{rank}').val_loop.bank()
+        torch.save(dict(feats=feats, labels=labels),
+                   f'{out_dir}/bank{rank}.pt')
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def test_two_processes_gather_the_bank_of_one(tmp_path):
+    # 7 images over 2 ranks: the sampler gives rank 1 image 0 again to even
+    # out the shares; the gathered bank holds each image once, in order.
+    import torch.multiprocessing as mp
+    from toolkit import free_port
+    mp.start_processes(bank_worker, args=(free_port(), str(tmp_path)),
+                       nprocs=2, start_method='spawn')
+    feats, labels = bank_runner(tmp_path / 'single').val_loop.bank()
+    assert labels.tolist() == [0, 1, 1, 0, 1, 0, 1]
+    for rank in range(2):
+        gathered = torch.load(tmp_path / f'bank{rank}.pt', weights_only=True)
+        assert torch.equal(gathered['feats'], feats)
+        assert torch.equal(gathered['labels'], labels)
 
 
 def test_knn_loop_rejects_unknown_features(tmp_path, tiny_cfg):

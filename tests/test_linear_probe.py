@@ -43,9 +43,9 @@ def test_probe_is_the_minimiser_of_its_objective():
     assert (start.T @ standardised / len(feats)).abs().max() > 0.1
 
 
-def test_probe_generalises_only_from_informative_features():
-    feats, labels = blobs(1000)
-    test_feats, test_labels = blobs(1000, seed=1)
+def test_probe_generalises_only_from_informative_features(device):
+    feats, labels = (x.to(device) for x in blobs(1000))
+    test_feats, test_labels = (x.to(device) for x in blobs(1000, seed=1))
     probe = fit_linear_probe(feats, labels, 3)
     accuracy = (probe(test_feats).argmax(1) == test_labels).float().mean()
     # Bayes accuracy of these blobs is above 0.99; labels shuffled away

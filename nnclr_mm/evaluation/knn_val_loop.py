@@ -1,7 +1,7 @@
 from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
-from mmengine.dist import broadcast_object_list, collect_results
+from mmengine.dist import all_gather, get_world_size
 from mmengine.hooks import LoggerHook
 from mmengine.logging import print_log
 from mmengine.runner import ValLoop
@@ -11,6 +11,25 @@ from torch.utils.data import DataLoader
 from .._validation import check_choice
 from .features import FEATURES, embed_batch
 from .knn import weighted_knn_scores
+
+
+def gather_rows(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` of every rank in rank order, whatever the number
+    of rows each holds; ``x`` itself in one process.
+
+    Args:
+        x (Tensor): ``(N_rank, ...)``, the same trailing shape on all ranks.
+
+    Returns:
+        Tensor: ``(sum of N_rank, ...)``.
+    """
+    if get_world_size() == 1:
+        return x
+    sizes = [int(n) for n in all_gather(x.new_tensor([len(x)]))]
+    padded = x.new_zeros((max(sizes), *x.shape[1:]))
+    padded[:len(x)] = x
+    return torch.cat(
+        [part[:n] for part, n in zip(all_gather(padded), sizes)])
 
 
 @LOOPS.register_module()
@@ -43,7 +62,10 @@ class KNNValLoop(ValLoop):
         features (str): ``'backbone'``, ``'neck'`` (NNCLR's z) or
             ``'pixels'``, see :func:`embed_batch`. Defaults to
             ``'backbone'``.
-        fp16 (bool): Extract features under autocast. Defaults to False.
+        fp16 (bool): Extract features under autocast and keep the bank in
+            float16, half the memory of float32 (ImageNet's 1.28M x 2048
+            bank: 5.2 GB instead of 10.5 GB on every rank). Defaults to
+            False.
     """
 
     #: Which of the runner's hooks the loop calls: ``before_val`` ...
@@ -82,24 +104,53 @@ class KNNValLoop(ValLoop):
                            self.fp16)
 
     def bank(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Features and labels of the whole bank set, on every rank."""
-        local = []
+        """Features and labels of the whole bank set, in the dataset's
+        order, on every rank and on the model's device.
+
+        Each rank embeds its share; features (float16 with ``fp16``),
+        labels and dataset indices are gathered as batched tensors, and
+        the samples a distributed sampler repeats to even out the shares
+        land on their own row once.
+        """
+        feats, labels, indices, seen = [], [], [], 0
         num_batches = len(self.bank_dataloader)
         interval = next((hook.interval for hook in self.runner.hooks
                          if isinstance(hook, LoggerHook)), 50)
+        dtype = torch.float16 if self.fp16 else torch.float32
         for idx, data_batch in enumerate(self.bank_dataloader):
-            feats, samples = self.embed(data_batch)
-            local += [(f.cpu(), s.gt_label.item())
-                      for f, s in zip(feats, samples)]
+            batch_feats, samples = self.embed(data_batch)
+            feats.append(batch_feats.to(dtype))
+            labels.append(torch.cat([s.gt_label for s in samples]))
+            indices.append(self._dataset_indices(samples, seen))
+            seen += len(samples)
             if (idx + 1) % interval == 0 or idx + 1 == num_batches:
                 print_log(f'kNN bank ({self.stage}): embedded batch '
                           f'[{idx + 1}/{num_batches}]', logger='current')
-        gathered = [
-            collect_results(local, len(self.bank_dataloader.dataset), 'cpu')
-        ]
-        broadcast_object_list(gathered)
-        feats, labels = zip(*gathered[0])
-        return torch.stack(feats), torch.tensor(labels)
+        device = feats[0].device
+        feats = gather_rows(torch.cat(feats))
+        labels = gather_rows(torch.cat(labels).to(device))
+        indices = gather_rows(torch.cat(indices).to(device))
+        size = len(self.bank_dataloader.dataset)
+        bank_feats = feats.new_empty(size, feats.size(1))
+        bank_labels = labels.new_full((size, ), -1)
+        bank_feats[indices] = feats
+        bank_labels[indices] = labels
+        return bank_feats, bank_labels
+
+    @staticmethod
+    def _dataset_indices(samples: Sequence, seen: int) -> torch.Tensor:
+        """The dataset index of each sample: its ``sample_idx``
+        (mmengine's datasets set it, ``PackInputs`` keeps it), else, in one
+        process, its position in the loader."""
+        if all('sample_idx' in s for s in samples):
+            return torch.tensor([s.sample_idx for s in samples])
+        if get_world_size() > 1:
+            raise ValueError(
+                'KNNValLoop: the bank_dataloader\'s samples carry no '
+                'sample_idx, needed to put the features of several '
+                'processes in order; use a dataset derived from mmengine\'s '
+                'BaseDataset and keep sample_idx in PackInputs\' meta_keys')
+        return torch.arange(seen, seen + len(samples))
 
     def run(self) -> dict:
         """Embed the bank, classify the held-out set, return the metrics."""
@@ -110,14 +161,13 @@ class KNNValLoop(ValLoop):
         bank_feats, bank_labels = self.bank()
         classes = self.bank_dataloader.dataset.metainfo.get('classes')
         num_classes = len(classes) if classes else int(bank_labels.max()) + 1
-        device = next(self.runner.model.parameters()).device
-        bank_feats, bank_labels = bank_feats.to(device), bank_labels.to(device)
         for idx, data_batch in enumerate(self.dataloader):
             self.runner.call_hook(
                 f'before_{stage}_iter', batch_idx=idx, data_batch=data_batch)
             feats, samples = self.embed(data_batch)
             scores = weighted_knn_scores(feats, bank_feats, bank_labels,
-                                         num_classes, self.k, self.temperature)
+                                         num_classes, self.k, self.temperature,
+                                         normalized=True)
             for sample, score in zip(samples, scores):
                 sample.set_pred_score(score)
             self.evaluator.process(data_samples=samples, data_batch=data_batch)

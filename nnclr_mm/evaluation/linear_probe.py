@@ -26,8 +26,9 @@ def fit_linear_probe(feats: torch.Tensor,
             earlier when the gradient vanishes. Defaults to 100.
 
     Returns:
-        nn.Linear: The classifier, with the standardisation folded into its
-        weight and bias so that it applies to raw ``feats``.
+        nn.Linear: The classifier on ``feats``' device, with the
+        standardisation folded into its weight and bias so that it applies
+        to raw ``feats``.
 
     Examples:
         >>> feats = torch.randn(100, 8)
@@ -46,8 +47,9 @@ def fit_linear_probe(feats: torch.Tensor,
     std = feats.double().std(0).float().clamp_min(1e-8)
     x = (feats - mean) / std
     weight = torch.zeros(num_classes, x.shape[1], dtype=x.dtype,
-                         requires_grad=True)
-    bias = torch.zeros(num_classes, dtype=x.dtype, requires_grad=True)
+                         device=x.device, requires_grad=True)
+    bias = torch.zeros(num_classes, dtype=x.dtype, device=x.device,
+                       requires_grad=True)
     optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iter,
                                   tolerance_grad=1e-7, tolerance_change=0,
                                   history_size=20,
@@ -60,7 +62,7 @@ def fit_linear_probe(feats: torch.Tensor,
         return loss
 
     optimizer.step(closure)
-    probe = torch.nn.Linear(x.shape[1], num_classes)
+    probe = torch.nn.Linear(x.shape[1], num_classes, device=x.device)
     with torch.no_grad():
         # W((f - m) / s) + b = (W / s) f + (b - (W / s) m)
         folded = weight / std
