@@ -1,34 +1,26 @@
-"""tools/benchmark.py runs and reports every section (its numbers are
-recorded in the README, never asserted)."""
+"""tools/benchmark.py runs and reports its sections (its numbers are
+recorded in docs/benchmarks.md, never asserted); the GPU acceptance
+rehearsal (tests/test_gpu_acceptance.py) runs its step, lookup and knn
+sections."""
 import json
 
-import pytest
 from toolkit import run_tool_subprocess
 
 
-def test_benchmark_quick_writes_every_section(tmp_path):
+def test_benchmark_quick_writes_the_data_sections(tmp_path):
     out = tmp_path / 'bench.json'
-    run = run_tool_subprocess('benchmark.py', '--quick', '--out', out)
+    run = run_tool_subprocess('benchmark.py', '--quick', '--sections',
+                              'data', 'e2e', '--out', out)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(out.read_text())
-    assert {'machine', 'step', 'lookup', 'data', 'e2e'} <= set(results)
-    for row in results['step']:
-        # The ratio comes from unrounded medians.
-        assert abs(row['ratio'] - row['nnclr_s'] / row['simclr_s']) < 0.01
-        assert row['bank'] == 4096 and row['amp'] is False
-    lookup = results['lookup'][0]
-    assert lookup['chunked_ms'] > 0 and lookup['dense_ms'] > 0
+    assert set(results) == {'machine', 'data', 'e2e'}
     assert all(row['images_per_s_per_core'] > 0 for row in results['data'])
     assert results['e2e']['samples_per_s'] > 0
-    assert '== lookup' in run.stdout
+    assert '== e2e' in run.stdout
 
 
-@pytest.mark.parametrize('args, message', [
-    (['--amp'], '--amp needs a CUDA GPU'),
-    (['--bank-size', '4'], '--bank-size (4) must hold one view\'s batch (8)'),
-])
-def test_bad_options_are_clear_errors(args, message):
-    run = run_tool_subprocess('benchmark.py', '--quick', *args,
+def test_a_bank_smaller_than_the_batch_is_a_clear_error():
+    run = run_tool_subprocess('benchmark.py', '--quick', '--bank-size', 4,
                               env=dict(CUDA_VISIBLE_DEVICES=''))
     assert run.returncode == 2
-    assert message in run.stderr
+    assert '--bank-size (4) must hold one view\'s batch (8)' in run.stderr

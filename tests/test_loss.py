@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from toolkit import AUTOCAST_DTYPE, autocast
 
 from nnclr_mm.models import NNCLRLoss
 
@@ -51,17 +52,19 @@ def pair():
 
 
 @pytest.mark.parametrize('tau', [0.1, 0.5, 1.0])
-def test_paper_mode_equals_hand_written_formula(pair, tau):
+def test_paper_mode_equals_hand_written_formula(pair, tau, device):
     anchors, targets = pair
-    loss = NNCLRLoss(temperature=tau, mode='paper')(anchors, targets)
+    loss = NNCLRLoss(temperature=tau, mode='paper')(anchors.to(device),
+                                                    targets.to(device))
     expected = reference_paper_loss(anchors, targets, tau)
     assert loss.item() == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.parametrize('tau', [0.1, 0.5])
-def test_ntxent_mode_equals_hand_written_formula(pair, tau):
+def test_ntxent_mode_equals_hand_written_formula(pair, tau, device):
     anchors, targets = pair
-    loss = NNCLRLoss(temperature=tau, mode='ntxent')(anchors, targets)
+    loss = NNCLRLoss(temperature=tau, mode='ntxent')(anchors.to(device),
+                                                     targets.to(device))
     expected = reference_ntxent(anchors, targets, tau)
     assert loss.item() == pytest.approx(expected, rel=1e-5)
 
@@ -120,14 +123,15 @@ def test_shape_mismatch_is_a_clear_error():
 
 
 @pytest.mark.parametrize('mode', ['paper', 'ntxent'])
-def test_mixed_precision_loss_is_fp32_and_close(pair, mode):
-    # Inputs already in bf16 (8-bit mantissa, coarser than --amp's fp16):
-    # what is left is the rounding of the similarities, within one bf16
-    # unit (2 ** -8) of the loss; measured 4e-4.
-    anchors, targets = (x.bfloat16() for x in pair)
+def test_mixed_precision_loss_is_fp32_and_close(pair, mode, device):
+    # Inputs as --amp gives them (bf16 on the CPU, 8-bit mantissa; fp16 on
+    # CUDA, 11-bit): what is left is the rounding of the similarities,
+    # within one bf16 unit (2 ** -8) of the loss; measured 4e-4 in bf16.
+    dtype = AUTOCAST_DTYPE[device.type]
+    anchors, targets = (x.to(device, dtype) for x in pair)
     reference = (reference_paper_loss if mode == 'paper' else
                  reference_ntxent)(anchors.float(), targets.float(), 0.1)
-    with torch.autocast('cpu', dtype=torch.bfloat16):
+    with autocast(device):
         loss = NNCLRLoss(temperature=0.1, mode=mode)(anchors, targets)
     assert loss.dtype == torch.float32
     assert loss.item() == pytest.approx(reference, rel=2**-8)

@@ -50,8 +50,9 @@ def samples(labels):
 
 def prefill(model, rows=40, seed=2):
     g = torch.Generator().manual_seed(seed)
-    stored = torch.randn(rows, 32, generator=g)
-    labels = torch.arange(rows) % 3
+    device = model.memory_bank.bank.device
+    stored = torch.randn(rows, 32, generator=g).to(device)
+    labels = (torch.arange(rows) % 3).to(device)
     model.memory_bank.enqueue(stored, labels)
     return F.normalize(stored, dim=1), labels
 
@@ -81,14 +82,15 @@ def by_hand(model, inputs):
     return ref, online, predictions, searched
 
 
-def prepared_step(method):
-    """A model with a prefilled bank, a batch, and the step written out:
-    ``ref``, ``online``, ``predictions``, ``searched`` of :func:`by_hand`,
-    and the brute-force ``nearest`` stored row of each searched embedding.
+def prepared_step(method, device='cpu'):
+    """A model on ``device`` with a prefilled bank, a batch, and the step
+    written out: ``ref``, ``online``, ``predictions``, ``searched`` of
+    :func:`by_hand`, and the brute-force ``nearest`` stored row of each
+    searched embedding.
     """
-    model = build(method)
+    model = build(method).to(device)
     stored, stored_labels = prefill(model)
-    inputs = views()
+    inputs = [view.to(device) for view in views()]
     ref, online, predictions, searched = by_hand(model, inputs)
     nearest = (F.normalize(searched, dim=1) @ stored.T).argmax(1)
     return SimpleNamespace(model=model, stored=stored,
@@ -111,8 +113,8 @@ def hand_loss(method, predictions, positives):
 
 @pytest.mark.parametrize('method', METHODS)
 def test_positives_are_brute_force_neighbours_and_the_loss_is_by_hand(
-        method):
-    step = prepared_step(method)
+        method, device):
+    step = prepared_step(method, device)
     positives = step.stored[step.nearest]
     expected = hand_loss(method, step.predictions, positives)
     seen = []
@@ -245,3 +247,24 @@ def test_a_cosine_head_in_nnclr_names_the_variants(tiny_cfg):
     with pytest.raises(TypeError, match=r'LatentPredictHead has no forward.*'
                        r"NNSiam' or 'NNBYOL'"):
         MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('target', [
+    'meta',
+    pytest.param('cuda', marks=pytest.mark.skipif(
+        not torch.cuda.is_available(), reason='no CUDA device')),
+])
+@pytest.mark.parametrize('method', ALL)
+def test_every_tensor_moves_with_the_model(method, target):
+    # The bank, its labels, pointer and fill count are buffers: .to() moves
+    # them with the weights ('meta' stands in for any device), and no
+    # module keeps a tensor outside its parameters and buffers.
+    model = build(method).to(target)
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        assert tensor.device.type == target, name
+    assert {'memory_bank.bank', 'memory_bank.labels', 'memory_bank.ptr',
+            'memory_bank.num_filled'} <= dict(model.named_buffers()).keys()
+    for module_name, module in model.named_modules():
+        for attr, value in vars(module).items():
+            assert not isinstance(value, torch.Tensor), \
+                f'{module_name}.{attr}'

@@ -1,7 +1,10 @@
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
+from toolkit import AUTOCAST_DTYPE
 
 import nnclr_mm  # noqa: F401
 
@@ -27,11 +30,12 @@ def embed(model, inputs):
     return model.neck(model.backbone(torch.cat(inputs)))[0].detach()
 
 
-def test_one_step_runs_and_loss_decreases_on_a_fixed_batch(build_tiny_nnclr):
-    model = build_tiny_nnclr()
+def test_one_step_runs_and_loss_decreases_on_a_fixed_batch(build_tiny_nnclr,
+                                                           device):
+    model = build_tiny_nnclr().to(device)
     model.train()
     optim = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    inputs = views()
+    inputs = [view.to(device) for view in views()]
     losses = []
     for _ in range(10):
         loss = model.loss(inputs, samples(range(8)))['loss']
@@ -170,19 +174,34 @@ def test_channels_last_changes_speed_not_math(build_tiny_nnclr, tiny_cfg):
     assert error <= 1e-3 * expected_grad.abs().max(), error
 
 
-def test_a_mixed_precision_step_keeps_a_unit_bank(build_tiny_nnclr):
-    # What --amp does on a GPU (fp16 autocast), with the CPU's bf16.
-    model = build_tiny_nnclr(bank_size=16)
-    model.memory_bank.enqueue(torch.randn(16, 32))
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        loss = model.loss(views(), samples(range(8)))['loss']
-    assert loss.dtype == torch.float32 and torch.isfinite(loss)
-    # Every row, 8 of them just enqueued from bf16 z, is a unit vector.
+def test_a_mixed_precision_step_keeps_a_unit_bank(tiny_cfg, device):
+    # --amp's training step: mmengine's AmpOptimWrapper autocasts the data
+    # preprocessor and the model (fp16 on CUDA, the CPU's bf16).
+    from mmengine.optim import AmpOptimWrapper
+    from mmpretrain.registry import MODELS
+    cfg = tiny_cfg(bank_size=16)
+    cfg['data_preprocessor'] = dict(
+        type='SelfSupDataPreprocessor', mean=[72.94] * 3, std=[90.02] * 3)
+    model = MODELS.build(cfg).to(device)
+    model.memory_bank.enqueue(torch.randn(16, 32, device=device),
+                              torch.arange(16, device=device) % 8)
+    before = model.backbone.conv1.weight.detach().clone()
+    optim = AmpOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+        dtype=AUTOCAST_DTYPE[device.type])
+    g = torch.Generator().manual_seed(1)
+    data = dict(inputs=[torch.randint(0, 256, (8, 3, 32, 32), generator=g,
+                                      dtype=torch.uint8) for _ in range(2)],
+                data_samples=samples(range(8)))
+    log = model.train_step(data, optim)
+    assert math.isfinite(log['loss'].item()) and 0 <= log['nn_acc'] <= 1
+    # Every row, 8 of them just enqueued from half-precision z, is a unit
+    # vector of the float32 bank.
     bank = model.memory_bank.bank
-    torch.testing.assert_close(bank.norm(dim=1), torch.ones(16))
-    loss.backward()
-    grads = param_grads(model)
-    assert grads and all(torch.isfinite(g).all() for g in grads.values())
+    assert bank.dtype == torch.float32
+    torch.testing.assert_close(bank.norm(dim=1), torch.ones(16, device=device))
+    weight = model.backbone.conv1.weight
+    assert torch.isfinite(weight).all() and not torch.equal(weight, before)
 
 
 def test_a_backbone_that_pools_already_trains_with_the_neck(tiny_cfg):

@@ -10,9 +10,9 @@ from nnclr_mm.utils.search import _similarity_blocks
 
 @pytest.mark.parametrize('k', [1, 4])
 @pytest.mark.parametrize('chunk_elems', [1, 30, 10**6])
-def test_chunked_topk_equals_dense_topk(chunk_elems, k):
-    queries = F.normalize(torch.randn(6, 5), dim=1)
-    keys = F.normalize(torch.randn(40, 5), dim=1)
+def test_chunked_topk_equals_dense_topk(chunk_elems, k, device):
+    queries = F.normalize(torch.randn(6, 5), dim=1).to(device)
+    keys = F.normalize(torch.randn(40, 5), dim=1).to(device)
     sim, idx = chunked_topk_cosine(queries, keys, k, chunk_elems)
     dense_sim, dense_idx = (queries @ keys.T).topk(k, dim=1)
     assert torch.equal(idx, dense_idx)
