@@ -1,18 +1,27 @@
 """Measure NNCLR's cost against mmpretrain's SimCLR and the hardware.
 
-    python tools/benchmark.py [--sections step lookup data e2e] [--quick]
-        [--channels-last] [--amp] [--bank-size N] [--r50-batch N]
-        [--out benchmark.json]
+    python tools/benchmark.py [--sections step lookup knn data e2e]
+        [--quick] [--channels-last] [--amp] [--bank-size N]
+        [--r50-batch N] [--rounds N] [--out benchmark.json]
 
 step:   a training step of NNCLR vs SimCLR, same ResNet, interleaved in one
         process (who goes first alternates), median of several steps; the
-        ratio is NNCLR / SimCLR. ResNet-50 runs at 224 px with batch 256 on
-        a GPU (if that does not fit in fp32: --amp or --r50-batch), 8 on
-        the CPU.
+        ratio is NNCLR / SimCLR; images/s count the views through the
+        backbone (2 per sample); on a GPU also the peak memory of each.
+        ResNet-50 runs at 224 px with batch 256 on a GPU (if that does not
+        fit in fp32: --amp or --r50-batch), 8 on the CPU. --amp is fp16
+        autocast on a GPU, bf16 on the CPU.
 lookup: support-set search in fp32, chunked (the plugin's) vs dense, time
         (median over rounds that alternate the two, each a
         torch.utils.benchmark median) and peak extra memory (growth of the
-        peak RSS of a fresh process on the CPU, max allocated on a GPU).
+        peak RSS of a fresh process on the CPU, max allocated on a GPU
+        after a warm-up call, which allocates cuBLAS's workspace). Dense
+        runs where its similarity matrix fits in half the free memory.
+knn:    the kNN evaluation's classification (KNNValLoop's float16 bank on
+        a GPU: ImageNet's 1,281,167 x 2048 random unit rows, 10,000 of
+        its 50,000 queries, k = 200), time and peak memory beyond the
+        bank, with the default similarity block and, on a GPU, a 32 times
+        larger one; smaller and float32 on the CPU.
 data:   two-view augmentation throughput (images/s) of the quickstart's
         SimCLR pipeline and of BYOL's 224 px pipeline, pillow vs cv2.
 e2e:    quickstart training samples/s, data loading included.
@@ -93,27 +102,39 @@ def bench_step(depth, size, batch, steps, channels_last, amp, bank_size):
                               dtype=torch.uint8) for _ in range(2)],
         data_samples=[DataSample() for _ in range(batch)])
     times = {name: [] for name in built}
+    peaks = {}
     names = list(built)
+    cuda = device().type == 'cuda'
     for step in range(steps + 1):  # the first step of each is warm-up
         # Alternate who goes first: the position in a pair shifts timings.
         for name in names if step % 2 else names[::-1]:
             model, optim = built[name]
-            if device().type == 'cuda':
+            if cuda:
                 torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
             start = time.perf_counter()
             model.train_step(data, optim)
-            if device().type == 'cuda':
+            if cuda:
                 torch.cuda.synchronize()
+                peaks[name] = max(peaks.get(name, 0),
+                                  torch.cuda.max_memory_allocated())
             if step:
                 times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(t) for name, t in times.items()}
-    return dict(
+    row = dict(
         backbone=f'ResNet-{depth}', size=size, batch=batch, steps=steps,
         bank=bank_size, channels_last=channels_last, amp=amp,
         nnclr_s=round(medians['nnclr'], 4),
         simclr_s=round(medians['simclr'], 4),
         ratio=round(medians['nnclr'] / medians['simclr'], 3),
-        images_per_s=round(2 * batch / medians['nnclr'], 1))
+        nnclr_images_per_s=round(2 * batch / medians['nnclr'], 1),
+        simclr_images_per_s=round(2 * batch / medians['simclr'], 1))
+    if cuda:
+        # Both models stay on the GPU: each peak includes the other's
+        # weights and optimizer state (a few hundred MB for ResNet-50).
+        row.update({f'{name}_peak_gb': round(peak / 2**30, 2)
+                    for name, peak in peaks.items()})
+    return row
 
 
 # -- lookup ----------------------------------------------------------------
@@ -132,6 +153,7 @@ def _peak_extra_mb(batch, bank_size, mode):
     """Peak memory the search adds on top of queries and bank."""
     fn = _search(batch, bank_size, mode)
     if device().type == 'cuda':
+        fn()  # the first product allocates cuBLAS's workspace, kept after
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
@@ -147,22 +169,31 @@ def _peak_extra_mb(batch, bank_size, mode):
     return (_status_kb('VmHWM') - base) / 1024
 
 
-def _status_kb(field: str) -> int:
-    with open('/proc/self/status') as f:
+def _status_kb(field: str, path: str = '/proc/self/status') -> int:
+    with open(path) as f:
         for line in f:
             if line.startswith(field + ':'):
                 return int(line.split()[1])
     raise KeyError(field)
 
 
-def bench_lookup(batches, bank_sizes, dense_limit_gb, rounds):
+def dense_limit_bytes() -> int:
+    """The largest dense similarity matrix measured: half the free memory
+    of the GPU, or of the machine."""
+    if device().type == 'cuda':
+        return torch.cuda.mem_get_info()[0] // 2
+    return _status_kb('MemAvailable', '/proc/meminfo') * 1024 // 2
+
+
+def bench_lookup(batches, bank_sizes, rounds):
     rows = []
     ctx = multiprocessing.get_context('spawn')
+    limit = dense_limit_bytes()
     for batch in batches:
         for bank_size in bank_sizes:
             row = dict(batch=batch, bank=bank_size)
             modes = ['chunked', 'dense']
-            if batch * bank_size * 4 > dense_limit_gb * 2**30:
+            if batch * bank_size * 4 > limit:
                 row['dense_ms'] = row['dense_peak_mb'] = None
                 modes.remove('dense')
             timers = {
@@ -181,14 +212,64 @@ def bench_lookup(batches, bank_sizes, dense_limit_gb, rounds):
             for mode in modes:
                 row[f'{mode}_ms'] = round(
                     statistics.median(times[mode]) * 1e3, 2)
-                with ctx.Pool(1) as pool:  # fresh process: clean peak
-                    row[f'{mode}_peak_mb'] = round(
-                        pool.apply(_peak_extra_mb,
-                                   (batch, bank_size, mode)), 1)
+                if device().type == 'cuda':  # peaks reset in-process
+                    peak = _peak_extra_mb(batch, bank_size, mode)
+                else:
+                    with ctx.Pool(1) as pool:  # fresh process: clean peak
+                        peak = pool.apply(_peak_extra_mb,
+                                          (batch, bank_size, mode))
+                row[f'{mode}_peak_mb'] = round(peak, 1)
             if row['dense_ms']:
                 row['chunked_over_dense'] = round(
                     row['chunked_ms'] / row['dense_ms'], 3)
             rows.append(row)
+    return rows
+
+
+# -- knn -------------------------------------------------------------------
+def bench_knn(bank_size, dim, num_queries, batch, dtype, chunks, k=200):
+    """KNNValLoop's classification of ``num_queries`` held-out features in
+    batches of ``batch`` against a bank of ``bank_size`` random unit rows
+    in ``dtype`` (1,000 classes), with similarity blocks of each of
+    ``chunks`` elements; one row each."""
+    from nnclr_mm.evaluation import weighted_knn_scores
+    dev = device()
+    gen = torch.Generator(dev).manual_seed(0)
+    bank = torch.empty(bank_size, dim, dtype=dtype, device=dev)
+    for rows in bank.split(65536):  # filled in pieces: no float32 copy
+        rows.copy_(F.normalize(
+            torch.randn(rows.shape, generator=gen, device=dev), dim=1))
+    labels = torch.randint(1000, (bank_size, ), generator=gen, device=dev)
+    queries = F.normalize(
+        torch.randn(num_queries, dim, generator=gen, device=dev), dim=1)
+
+    def classify(queries, chunk_elems):
+        for part in queries.split(batch):
+            weighted_knn_scores(part, bank, labels, 1000, k=k,
+                                chunk_elems=chunk_elems, normalized=True)
+
+    rows = []
+    for chunk_elems in chunks:
+        classify(queries[:batch], chunk_elems)  # warm-up: kernels, cuBLAS
+        if dev.type == 'cuda':
+            torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        classify(queries, chunk_elems)
+        if dev.type == 'cuda':
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        row = dict(bank=bank_size, dim=dim, dtype=str(dtype).split('.')[-1],
+                   bank_gb=round(bank.numel() * bank.element_size() / 2**30,
+                                 2),
+                   queries=num_queries, batch=batch, k=k,
+                   chunk_elems=chunk_elems, seconds=round(seconds, 3),
+                   ms_per_1000_queries=round(seconds * 1e6 / num_queries, 1))
+        if dev.type == 'cuda':
+            row['peak_extra_gb'] = round(
+                (torch.cuda.max_memory_allocated() - base) / 2**30, 3)
+        rows.append(row)
     return rows
 
 
@@ -258,26 +339,27 @@ def bench_e2e(iters, batch):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--sections', nargs='+',
-                        default=['step', 'lookup', 'data', 'e2e'],
-                        choices=['step', 'lookup', 'data', 'e2e'])
+    sections = ['step', 'lookup', 'knn', 'data', 'e2e']
+    parser.add_argument('--sections', nargs='+', default=sections,
+                        choices=sections)
     parser.add_argument('--quick', action='store_true',
                         help='tiny sizes, to check that it runs')
     parser.add_argument('--channels-last', action='store_true',
                         help='NHWC backbones in the step section')
     parser.add_argument('--amp', action='store_true',
-                        help='training steps under fp16 autocast (GPU)')
+                        help='training steps under autocast: fp16 on a GPU, '
+                        'bf16 on the CPU')
     parser.add_argument('--bank-size', type=int, default=4096,
                         help='support-set size in the step section '
                         '(the quickstart\'s; the paper uses 98304)')
     parser.add_argument('--r50-batch', type=int,
                         help='images per view of the ResNet-50 step; '
                         'defaults to 256 on a GPU, 8 on the CPU')
+    parser.add_argument('--rounds', type=int,
+                        help='lookup rounds per size (median); defaults to '
+                        '5, 1 with --quick')
     parser.add_argument('--out', default='benchmark.json')
     args = parser.parse_args()
-    if args.amp and device().type != 'cuda':
-        parser.error('--amp needs a CUDA GPU: mmengine\'s AmpOptimWrapper '
-                     'refuses the CPU')
     quick = args.quick
     gpu = device().type == 'cuda'
     r18_batch = 8 if quick else 256
@@ -301,7 +383,20 @@ def main():
         results['lookup'] = bench_lookup(
             [256] if quick else [256, 4096],
             [4096] if quick else [4096, 65536, 98304, 1048576],
-            dense_limit_gb=32 if gpu else 8, rounds=1 if quick else 5)
+            rounds=args.rounds or (1 if quick else 5))
+    if 'knn' in args.sections:
+        if quick:
+            size = dict(bank_size=4096, dim=64, num_queries=64, batch=32)
+        elif gpu:  # ImageNet: the training set votes for the validation set
+            size = dict(bank_size=1281167, dim=2048, num_queries=10000,
+                        batch=256)
+        else:
+            size = dict(bank_size=65536, dim=2048, num_queries=512,
+                        batch=256)
+        results['knn'] = bench_knn(
+            **size, dtype=torch.float16 if gpu else torch.float32,
+            chunks=[DEFAULT_CHUNK_ELEMS] + ([32 * DEFAULT_CHUNK_ELEMS]
+                                            if gpu else []))
     if 'data' in args.sections:
         results['data'] = bench_data(1 if quick else 8)
     if 'e2e' in args.sections:

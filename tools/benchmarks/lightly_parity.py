@@ -20,7 +20,9 @@ three identical channels:
 Evaluator, the same for both: weighted kNN (k = 200, T = 0.1) on
 L2-normalised, average-pooled backbone features; the training images vote
 for all 10,000 test images; every 28 px image is zero-padded to 32 px and
-normalised as its model was trained. Writes ``OUT.json`` and ``OUT.md``.
+normalised as its model was trained. Both train and are evaluated on the
+same device: a GPU when there is one (the runner's choice), else the CPU.
+Writes ``OUT.json`` and ``OUT.md``.
 
 The ablations: ``--runs lightly+PIECE`` trains lightly's example with one
 piece (a key of :data:`SWAPS`: ``zero-init``, ``bank``, ``augment``,
@@ -102,6 +104,11 @@ class TwoViews(Dataset):
         from PIL import Image
         img = Image.fromarray(self.images[index]).convert('RGB')
         return self.transform(img), 0
+
+
+def device() -> torch.device:
+    """Where both train: mmengine's runner takes a GPU when there is one."""
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
 
 def seed_everything(seed: int) -> None:
@@ -195,9 +202,9 @@ def train_lightly(images, epochs, seed, workers, swap=None):
     resnet = torchvision.models.resnet18(
         zero_init_residual=swap == 'zero-init')
     backbone = nn.Sequential(*list(resnet.children())[:-1])
-    model = NNCLR(backbone)
+    model = NNCLR(backbone).to(device())
     memory_bank = (NNMemoryBank(size=4096, feat_dim=128) if swap == 'bank'
-                   else NNMemoryBankModule(size=(4096, 128)))
+                   else NNMemoryBankModule(size=(4096, 128))).to(device())
     views = (MMViews(images) if swap == 'augment' else TwoViews(
         images, SimCLRTransform(input_size=32)))
     loader = DataLoader(
@@ -211,6 +218,7 @@ def train_lightly(images, epochs, seed, workers, swap=None):
     for epoch in range(epochs):
         total = 0.0
         for (x0, x1), _ in loader:
+            x0, x1 = x0.to(device()), x1.to(device())
             if swap == 'joint-bn':
                 (z0, z1), (p0, p1) = (t.chunk(2)
                                       for t in model(torch.cat([x0, x1])))
@@ -260,12 +268,14 @@ def train_ours(data_root, num_train, epochs, seed, workers):
 @torch.no_grad()
 def embed(features, mean, std, images):
     """L2-normalised features of uint8 ``(N, 28, 28)`` images, each
-    zero-padded to 32 px and normalised by ``mean`` and ``std``."""
+    zero-padded to 32 px and normalised by ``mean`` and ``std``, computed
+    on :func:`device` and returned on the CPU."""
     out = []
+    mean, std = (t.to(device()).view(1, 3, 1, 1) for t in (mean, std))
     for chunk in torch.from_numpy(images).split(512):
-        x = F.pad(chunk.float(), (2, 2, 2, 2))[:, None].expand(-1, 3, -1, -1)
-        x = (x - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
-        out.append(F.normalize(features(x), dim=1))
+        x = F.pad(chunk.to(device()).float(),
+                  (2, 2, 2, 2))[:, None].expand(-1, 3, -1, -1)
+        out.append(F.normalize(features((x - mean) / std), dim=1).cpu())
     return torch.cat(out)
 
 
