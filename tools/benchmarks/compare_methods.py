@@ -118,8 +118,10 @@ def evaluate_frozen(runner: Runner, features: str = 'backbone') -> dict:
     test_feats, test_labels = embed_dataset(model, loop.dataloader,
                                             features)
     num_classes = int(train_labels.max()) + 1
+    # Unit rows, searched as KNNTestLoop searches them (tools/test.py).
     scores = weighted_knn_scores(test_feats, train_feats, train_labels,
-                                 num_classes, loop.k, loop.temperature)
+                                 num_classes, loop.k, loop.temperature,
+                                 normalized=True)
     top5_scores, top5 = scores.topk(min(5, num_classes), dim=1)
     # As mmpretrain's Accuracy: a class with no vote (score 0) is no hit.
     hits = (top5 == test_labels[:, None]) & (top5_scores > 0)
