@@ -8,7 +8,7 @@ checks run one after another in order of value within :data:`BUDGET`
 seconds: a check starts only while the budget has room, and gets what is
 left of it at most, so the whole run ends in time for a second try in a
 short slot. A rehearsal (``--rehearse``: the CPU, tiny sizes) runs two
-checks at a time, each under twice its GPU limit. ``OUT_DIR/
+checks at a time, each under three times its GPU limit. ``OUT_DIR/
 gpu_report.json`` and ``OUT_DIR/gpu_report.md`` always hold every check,
 run or not: ``pass``, ``fail`` (with what failed), ``timeout`` or ``not
 run``.
@@ -42,7 +42,7 @@ PLAN = (
 )
 #: A rehearsal runs on a CPU with tiny sizes: more time per check, and
 #: checks side by side (most of their time is Python starting up).
-REHEARSAL_SLOWDOWN = 2
+REHEARSAL_SLOWDOWN = 3
 REHEARSAL_LANES = 2
 
 
