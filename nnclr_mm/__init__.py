@@ -1,9 +1,10 @@
 """NNCLR for the OpenMMLab 2.0 self-supervised ecosystem.
 
-Importing this package registers NNCLR's components into mmpretrain's
-registries, applies the fixes in :mod:`nnclr_mm._compat` (each only where
-the installed upstream is the broken one) and adds the plugin's configs to
-mmpretrain's model index (``list_models``).
+Importing this package registers NNCLR's components in the ``nnclr_mm``
+registry scope and in mmpretrain's registries (:mod:`nnclr_mm.registry`),
+applies the fixes in :mod:`nnclr_mm._compat` (each only where the installed
+upstream is the broken one), and makes the plugin's configs reachable as
+``nnclr_mm::...`` and by name (``list_models``).
 """
 import warnings
 
@@ -11,12 +12,18 @@ import warnings
 # ops; the plugin uses none of them.
 warnings.filterwarnings(
     'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+# mmcv's ColorJitter asks adjust_color for the saturation with only alpha,
+# and pillow's blend with the grey image is then what cv2 computes (beta
+# defaults to 1 - alpha); the warning on every image says nothing here.
+warnings.filterwarnings(
+    'ignore', message="Only use 'alpha' for pillow backend",
+    module='mmcv.image.photometric')
 
 from ._compat import apply_all  # noqa: E402
 
 apply_all()
 
-from ._model_index import register_model_index  # noqa: E402
+from ._configs import register_configs  # noqa: E402
 from .datasets import OfflineFashionMNIST  # noqa: E402
 from .engine import (  # noqa: E402
     InvalidLossHook,
@@ -26,19 +33,23 @@ from .engine import (  # noqa: E402
 )
 from .evaluation import KNNTestLoop, KNNValLoop  # noqa: E402
 from .models import (  # noqa: E402
+    NNBYOL,
     NNCLR,
     NNCLRHead,
     NNCLRLoss,
     NNCLRNeck,
     NNMemoryBank,
+    NNSiam,
 )
+from .registry import add_to_mmpretrain  # noqa: E402
 from .version import __version__  # noqa: E402
 
-register_model_index()
+add_to_mmpretrain()
+register_configs()
 
 __all__ = [
-    'InvalidLossHook', 'KNNTestLoop', 'KNNValLoop', 'NNCLR', 'NNCLRHead',
-    'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank', 'NNMemoryBankHook',
-    'OfflineFashionMNIST', 'PreemptionCheckpointHook', 'RNGStateHook',
-    '__version__'
+    'InvalidLossHook', 'KNNTestLoop', 'KNNValLoop', 'NNBYOL', 'NNCLR',
+    'NNCLRHead', 'NNCLRLoss', 'NNCLRNeck', 'NNMemoryBank', 'NNMemoryBankHook',
+    'NNSiam', 'OfflineFashionMNIST', 'PreemptionCheckpointHook',
+    'RNGStateHook', '__version__'
 ]

@@ -3,7 +3,9 @@
 # and the hooks that keep a run exact and safe for any SSL method.
 _base_ = ['./safety_hooks.py']
 
-default_scope = 'mmpretrain'
+# The plugin's registries; mmpretrain's and mmengine's components resolve
+# through their parents (nnclr_mm/registry.py).
+default_scope = 'nnclr_mm'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -9,6 +9,8 @@ _base_ = [
     '../_base_/safety_hooks.py',
 ]
 
+# The plugin's registries (mmpretrain's through their parents).
+default_scope = 'nnclr_mm'
 model = dict(
     type='NNBYOL',
     memory_bank=dict(type='NNMemoryBank', size=98304, feat_dim=256))

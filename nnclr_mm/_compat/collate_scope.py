@@ -36,8 +36,10 @@ def _scoped_collate_fn(build_dataloader: Callable) -> Callable:
             collate_fn = dict(collate_fn)
             scope = collate_fn.pop('_scope_')
             if isinstance(collate_fn.get('type'), str):
-                with FUNCTIONS.switch_scope_and_registry(scope) as registry:
-                    function = registry.get(collate_fn['type'])
+                # mmpretrain has no function registry: then mmengine's,
+                # without switching scopes (which warns of the fallback).
+                registry = FUNCTIONS._search_child(scope) or FUNCTIONS
+                function = registry.get(collate_fn['type'])
                 if function is None:
                     raise KeyError(
                         f'collate_fn type {collate_fn["type"]!r} is not in '

@@ -4,7 +4,9 @@ mmengine <= 0.10.7 implements ``is_installed`` and ``get_installed_path``
 (:mod:`mmengine.utils.package_utils`) with ``pkg_resources``, which
 setuptools 81 removed, so every ``_base_ = 'mmpretrain::...'`` config fails
 to load with an ImportError. The fix rebinds both, and ``package2module``,
-to :mod:`importlib.metadata` versions wherever mmengine imported them.
+to :mod:`importlib.metadata` versions wherever mmengine imported them; the
+installed path of an editable install (PEP 660) is where its code is
+imported from, not the site-packages folder its metadata is in.
 """
 import importlib.metadata
 import importlib.util
@@ -72,7 +74,13 @@ def get_installed_path(package: str) -> str:
     possible_path = osp.join(location, package)
     if osp.exists(possible_path):
         return possible_path
-    return osp.join(location, package2module(package))
+    module = package2module(package)
+    spec = importlib.util.find_spec(module)
+    if not osp.exists(osp.join(location, module)) and spec is not None \
+            and spec.origin is not None:
+        # An editable install: the code is where Python imports it from.
+        return osp.dirname(spec.origin)
+    return osp.join(location, module)
 
 
 def fix_package_utils() -> None:

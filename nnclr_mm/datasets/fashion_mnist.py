@@ -4,9 +4,9 @@ from typing import List, Optional
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
-from mmpretrain.registry import DATASETS
 
 from .._validation import check_choice
+from ..registry import DATASETS
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the files.
 DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist'

@@ -5,10 +5,10 @@ from mmengine.dist import all_gather, get_world_size
 from mmengine.hooks import LoggerHook
 from mmengine.logging import print_log
 from mmengine.runner import ValLoop
-from mmpretrain.registry import LOOPS
 from torch.utils.data import DataLoader
 
 from .._validation import check_choice
+from ..registry import LOOPS
 from .features import FEATURES, embed_batch
 from .knn import weighted_knn_scores
 

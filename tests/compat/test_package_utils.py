@@ -47,6 +47,22 @@ def test_package_utils_work_without_pkg_resources(no_pkg_resources):
     assert package_utils.package2module('mmcv-lite') == 'mmcv'
 
 
+def test_an_editable_install_is_where_its_code_is(tmp_path, monkeypatch):
+    # PEP 660: the metadata sits in site-packages, the code elsewhere.
+    import importlib.metadata
+    site, code = tmp_path / 'site', tmp_path / 'src' / 'mypkg'
+    (site / 'mypkg-1.0.dist-info').mkdir(parents=True)
+    (site / 'mypkg-1.0.dist-info' / 'METADATA').write_text(
+        'Metadata-Version: 2.1\nName: mypkg\nVersion: 1.0\n')
+    (site / 'mypkg-1.0.dist-info' / 'top_level.txt').write_text('mypkg\n')
+    code.mkdir(parents=True)
+    (code / '__init__.py').write_text('')
+    monkeypatch.syspath_prepend(str(code.parent))
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    assert package_utils.get_installed_path('mypkg') == str(code)
+
+
 @pytest.mark.skipif(not package_utils.needed(),
                     reason='pkg_resources is installed: not fixed')
 def test_mmpretrain_base_config_loads_without_pkg_resources(

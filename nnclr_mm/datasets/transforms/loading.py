@@ -3,7 +3,8 @@ from typing import Optional
 
 from mmcv.transforms import LoadImageFromFile
 from mmengine.logging import print_log
-from mmpretrain.registry import TRANSFORMS
+
+from ...registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()

@@ -3,9 +3,9 @@ from typing import Iterator, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
-from mmpretrain.registry import HOOKS
 
 from ..._compat.atomic_checkpoint import recorded_checkpoint
+from ...registry import HOOKS
 
 
 def _tensors(tree, prefix: str) -> Iterator[Tuple[str, torch.Tensor]]:

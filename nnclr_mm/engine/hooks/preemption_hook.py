@@ -7,9 +7,9 @@ import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmpretrain.registry import HOOKS
 
 from ..._compat.atomic_checkpoint import atomic_write
+from ...registry import HOOKS
 
 
 @HOOKS.register_module()

@@ -8,7 +8,8 @@ from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
-from mmpretrain.registry import HOOKS
+
+from ...registry import HOOKS
 
 
 class _RestoreBeforeFetch:

@@ -2,9 +2,9 @@ from typing import List, Tuple
 
 import torch
 from mmpretrain.models import BYOL
-from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...registry import MODELS
 from .support_set import SupportSetMixin
 
 

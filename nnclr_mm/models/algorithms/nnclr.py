@@ -2,9 +2,9 @@ from typing import List, Optional, Tuple, Union
 
 import torch
 from mmpretrain.models import BaseSelfSupervisor
-from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...registry import MODELS
 from .support_set import SupportSetMixin, linears
 
 

@@ -2,8 +2,8 @@ from typing import List, Tuple
 
 import torch
 from mmpretrain.models import SimSiam
-from mmpretrain.registry import MODELS
 
+from ...registry import MODELS
 from .support_set import SupportSetMixin
 
 

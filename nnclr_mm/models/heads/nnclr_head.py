@@ -2,7 +2,8 @@ from typing import Optional, Tuple
 
 import torch
 from mmengine.model import BaseModule
-from mmpretrain.registry import MODELS
+
+from ...registry import MODELS
 
 #: The paper's prediction MLP [4096, d] with d = 256 (Sec. 4.1),
 #: Linear-BN-ReLU-Linear: mmpretrain's ``NonLinearNeck`` with two layers, no

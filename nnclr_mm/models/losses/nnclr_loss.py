@@ -2,9 +2,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import get_rank
-from mmpretrain.registry import MODELS
 
 from ..._validation import check_choice, check_positive
+from ...registry import MODELS
 from ..utils import concat_all_gather
 
 

@@ -3,9 +3,9 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmpretrain.registry import MODELS
 
 from ..._validation import check, check_int
+from ...registry import MODELS
 from ...utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 from ..utils import concat_all_gather
 

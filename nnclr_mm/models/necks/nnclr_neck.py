@@ -2,7 +2,8 @@ from typing import List, Optional, Tuple, Union
 
 import torch
 from mmpretrain.models.necks import NonLinearNeck
-from mmpretrain.registry import MODELS
+
+from ...registry import MODELS
 
 
 @MODELS.register_module()
