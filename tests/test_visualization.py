@@ -8,6 +8,7 @@ from toolkit import NO_VALIDATION, QUICKSTART, serial_options, tiny_config
 
 import nnclr_mm  # noqa: F401
 from nnclr_mm.visualization import (
+    find_scalars,
     grid_geometry,
     load_scalars,
     neighbour_grid,
@@ -64,6 +65,24 @@ def test_training_curves_from_scalars(tmp_path):
     assert Image.open(out).size == (1440, 320)
 
 
+def test_curves_join_a_run_and_the_run_that_resumed_it(tmp_path, run_tool,
+                                                        capsys):
+    # mmengine writes each run's scalars into a folder of its own; the
+    # resumed run logs again the steps after its checkpoint (here 3).
+    runs = {'20260101_000000': [(1, 5.0), (2, 4.0), (3, 3.5)],
+            '20260101_010000': [(3, 3.0), (4, 2.0)]}
+    for stamp, losses in runs.items():
+        folder = tmp_path / stamp / 'vis_data'
+        folder.mkdir(parents=True)
+        (folder / 'scalars.json').write_text('\n'.join(
+            json.dumps(dict(loss=loss, step=step)) for step, loss in losses))
+    series = load_scalars(find_scalars(str(tmp_path)))
+    assert series['loss'] == [(1, 5.0), (2, 4.0), (3, 3.0), (4, 2.0)]
+    run_tool('analysis_tools/plot_curves.py', tmp_path)
+    assert (tmp_path / 'training_curves.png').is_file()
+    assert 'from 2 runs' in capsys.readouterr().out
+
+
 @pytest.fixture(scope='module')
 def tiny_checkpoint(tmp_path_factory):
     """A quickstart-model checkpoint after 2 training steps."""
@@ -102,6 +121,22 @@ def test_vis_embedding_tool_writes_the_plot(tmp_path, tiny_checkpoint,
              '--out', out, '--method', method, '--work-dir', tmp_path / 'w',
              *SMALL)
     assert Image.open(out).size == (700, 600)
+
+
+def test_pictures_go_beside_the_checkpoint_by_default(tmp_path,
+                                                      tiny_checkpoint,
+                                                      run_tool):
+    import os.path as osp
+    import shutil
+    checkpoint = tmp_path / 'run' / 'iter_2.pth'
+    checkpoint.parent.mkdir()
+    shutil.copy(tiny_checkpoint, checkpoint)
+    for tool, name in (('visualization/vis_nn.py', 'nn_grid.png'),
+                       ('visualization/vis_embedding.py', 'embedding.png')):
+        run_tool(tool, QUICKSTART, checkpoint, '--work-dir', tmp_path / 'w',
+                 *SMALL, *(['--method', 'pca'] if 'embedding' in tool
+                           else ['--num-queries', 3]))
+        assert osp.isfile(checkpoint.parent / name), tool
 
 
 def test_checkpoint_from_another_model_is_refused(tmp_path, run_tool):

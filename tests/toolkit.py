@@ -29,6 +29,10 @@ LINEAR_FMNIST = ('configs/nnclr/benchmarks/'
                  'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py')
 LINEAR_IN1K = ('configs/nnclr/benchmarks/'
                'resnet50_8xb512-linear-coslr-90e_in1k.py')
+RETRIEVAL_FMNIST = ('configs/nnclr/benchmarks/'
+                    'resnet18_retrieval_fashion-mnist.py')
+RETRIEVAL_IN1K = 'configs/nnclr/benchmarks/resnet50_retrieval_in1k.py'
+
 #: Every config a user can train or test with: all but the ``_base_`` parts.
 SHIPPED = sorted(
     osp.relpath(p, ROOT)

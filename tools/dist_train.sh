@@ -1,21 +1,6 @@
 #!/usr/bin/env bash
 # Distributed training on one node: bash tools/dist_train.sh CONFIG GPUS
-# [train.py args]. NNODES, NODE_RANK, MASTER_ADDR and PORT span nodes;
-# PYTHON picks the interpreter (python).
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-
+# [train.py args]; `nnclr-mm dist-train` from a clone. NNODES, NODE_RANK,
+# MASTER_ADDR and PORT span nodes; PYTHON picks the interpreter (python).
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"${PYTHON:-python}" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+exec "${PYTHON:-python}" -m nnclr_mm.cli dist-train "$@"

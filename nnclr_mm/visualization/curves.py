@@ -1,7 +1,7 @@
 import glob
 import json
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 #: Panels of the training-curve figure: (key, title, x axis).
 PANELS = (('loss', 'loss', 'iteration'), ('nn_acc', 'nn_acc', 'iteration'),
@@ -9,8 +9,9 @@ PANELS = (('loss', 'loss', 'iteration'), ('nn_acc', 'nn_acc', 'iteration'),
           ('knn_top1', 'kNN top-1 (%)', 'epoch'))
 
 
-def find_scalars(work_dir: str) -> str:
-    """The newest ``vis_data/scalars.json`` that mmengine wrote in a run.
+def find_scalars(work_dir: str) -> List[str]:
+    """Every ``vis_data/scalars.json`` mmengine wrote under a work dir, one
+    per run (a resumed run writes its own), oldest first.
 
     Args:
         work_dir (str): A runner's work dir.
@@ -21,24 +22,32 @@ def find_scalars(work_dir: str) -> str:
         raise FileNotFoundError(
             f'no */vis_data/scalars.json under {work_dir!r}: train with a '
             "visualizer that has a LocalVisBackend (mmpretrain's default)")
-    return found[-1]
+    return found
 
 
-def load_scalars(path: str) -> Dict[str, List[Tuple[int, float]]]:
-    """Series ``key -> [(step, value), ...]`` from a scalars.json file.
+def load_scalars(
+    paths: Union[str, Sequence[str]]
+) -> Dict[str, List[Tuple[int, float]]]:
+    """Series ``key -> [(step, value), ...]``, by step, from scalars.json
+    files of one run and the runs that resumed it, in that order.
+
+    A resumed run logs again the steps after its checkpoint: a step's value
+    is the last run's.
 
     Args:
-        path (str): mmengine's one-JSON-object-per-line scalars file.
+        paths (str | Sequence[str]): mmengine's one-JSON-object-per-line
+            scalars files, e.g. :func:`find_scalars`'s.
     """
-    series: Dict[str, List[Tuple[int, float]]] = {}
-    with open(path) as f:
-        for line in f:
-            record = json.loads(line)
-            step = record.pop('step')
-            for key, value in record.items():
-                if isinstance(value, (int, float)):
-                    series.setdefault(key, []).append((step, value))
-    return series
+    by_step: Dict[str, Dict[int, float]] = {}
+    for path in [paths] if isinstance(paths, str) else paths:
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                step = record.pop('step')
+                for key, value in record.items():
+                    if isinstance(value, (int, float)):
+                        by_step.setdefault(key, {})[step] = value
+    return {key: sorted(steps.items()) for key, steps in by_step.items()}
 
 
 def plot_training_curves(series: Dict[str, List[Tuple[int, float]]],

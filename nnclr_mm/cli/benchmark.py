@@ -1,0 +1,413 @@
+"""``nnclr-mm benchmark``: NNCLR's cost against mmpretrain's SimCLR and
+the hardware, in sections:
+
+step:   a training step of NNCLR vs SimCLR, same ResNet, interleaved in one
+        process (who goes first alternates), median of several steps; the
+        ratio is NNCLR / SimCLR; images/s count the views through the
+        backbone (2 per sample); on a GPU also the peak memory of each.
+        ResNet-50 runs at 224 px with batch 256 on a GPU (if that does not
+        fit in fp32: --amp or --r50-batch), 8 on the CPU. --amp trains
+        with AmpOptimWrapper: fp16 autocast on a GPU, fp32 on the CPU.
+lookup: support-set search in fp32, chunked (the plugin's) vs dense, time
+        (median over rounds that alternate the two, each a
+        torch.utils.benchmark median) and peak extra memory (growth of the
+        peak RSS of a fresh process on the CPU, max allocated on a GPU
+        after a warm-up call, which allocates cuBLAS's workspace). Dense
+        runs where its similarity matrix fits in half the free memory.
+knn:    the kNN evaluation's classification (KNNValLoop's float16 bank on
+        a GPU: ImageNet's 1,281,167 x 2048 random unit rows, 10,000 of
+        its 50,000 queries, k = 200), time and peak memory beyond the
+        bank, with the default similarity block and, on a GPU, a 32 times
+        larger one; smaller and float32 on the CPU.
+data:   two-view augmentation throughput (images/s) of the quickstart's
+        SimCLR pipeline and of BYOL's 224 px pipeline, pillow vs cv2.
+e2e:    quickstart training samples/s, data loading included.
+Nothing here is asserted: numbers are recorded (docs/benchmarks.md), not
+tested.
+"""
+import json
+import multiprocessing
+import os.path as osp
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils import benchmark as torch_benchmark
+
+from .._configs import MIM_DIR
+from ..utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
+from .common import parser_for
+
+CONFIGS = osp.join(MIM_DIR, 'configs')
+QUICKSTART = osp.join(CONFIGS, 'nnclr',
+                      'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
+MODEL_BASES = osp.join(CONFIGS, '_base_', 'models')
+EXAMPLE = ('nnclr-mm benchmark --sections step lookup --amp --channels-last '
+           '--bank-size 98304')
+
+
+def device() -> torch.device:
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+# -- step ------------------------------------------------------------------
+def models_for(depth: int, channels_last: bool, amp: bool, bank_size: int):
+    """The shipped NNCLR and SimCLR ResNet-18 models (configs/_base_/models),
+    at ``depth``: one backbone and one 3-layer projection for both, so only
+    NNCLR's additions (predictor, search, enqueue) differ."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from ..registry import MODELS
+    in_ch = 512 if depth == 18 else 2048
+    widths = {
+        'model.backbone.depth': depth,
+        'model.neck.in_channels': in_ch,
+        'model.neck.hid_channels': in_ch,
+        'model.neck.num_layers': 3,
+    }
+    models = {}
+    for name, extra in (('nnclr', {'model.memory_bank.size': bank_size}),
+                        ('simclr', {})):
+        cfg = Config.fromfile(osp.join(MODEL_BASES, f'{name}_resnet18.py'))
+        cfg.merge_from_dict({**widths, **extra})
+        models[name] = cfg.model
+    built = {}
+    with DefaultScope.overwrite_default_scope('nnclr_mm'):
+        for name, cfg in models.items():
+            torch.manual_seed(0)
+            model = MODELS.build(cfg).to(device()).train()
+            if channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            optim = build_optim_wrapper(
+                model, dict(type='AmpOptimWrapper' if amp else 'OptimWrapper',
+                            optimizer=dict(type='SGD', lr=0.01,
+                                           momentum=0.9)))
+            built[name] = (model, optim)
+    return built
+
+
+def bench_step(depth, size, batch, steps, channels_last, amp, bank_size):
+    from mmpretrain.structures import DataSample
+    built = models_for(depth, channels_last, amp, bank_size)
+    # The bank starts full, as after the first epoch.
+    bank = built['nnclr'][0].memory_bank
+    bank.enqueue(torch.randn(bank_size, bank.feat_dim, device=device()))
+    data = dict(
+        inputs=[torch.randint(0, 256, (batch, 3, size, size),
+                              dtype=torch.uint8) for _ in range(2)],
+        data_samples=[DataSample() for _ in range(batch)])
+    times = {name: [] for name in built}
+    peaks = {}
+    names = list(built)
+    cuda = device().type == 'cuda'
+    for step in range(steps + 1):  # the first step of each is warm-up
+        # Alternate who goes first: the position in a pair shifts timings.
+        for name in names if step % 2 else names[::-1]:
+            model, optim = built[name]
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            start = time.perf_counter()
+            model.train_step(data, optim)
+            if cuda:
+                torch.cuda.synchronize()
+                peaks[name] = max(peaks.get(name, 0),
+                                  torch.cuda.max_memory_allocated())
+            if step:
+                times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    row = dict(
+        backbone=f'ResNet-{depth}', size=size, batch=batch, steps=steps,
+        bank=bank_size, channels_last=channels_last, amp=amp,
+        nnclr_s=round(medians['nnclr'], 4),
+        simclr_s=round(medians['simclr'], 4),
+        ratio=round(medians['nnclr'] / medians['simclr'], 3),
+        nnclr_images_per_s=round(2 * batch / medians['nnclr'], 1),
+        simclr_images_per_s=round(2 * batch / medians['simclr'], 1))
+    if cuda:
+        # Both models stay on the GPU: each peak includes the other's
+        # weights and optimizer state (a few hundred MB for ResNet-50).
+        row.update({f'{name}_peak_gb': round(peak / 2**30, 2)
+                    for name, peak in peaks.items()})
+    return row
+
+
+# -- lookup ----------------------------------------------------------------
+def _search(batch, bank_size, mode):
+    # Both in fp32: the plugin's search is fp32 also under --amp.
+    dev = device()
+    queries = F.normalize(torch.randn(batch, 256, device=dev), dim=1)
+    bank = F.normalize(torch.randn(bank_size, 256, device=dev), dim=1)
+    if mode == 'dense':
+        return lambda: (queries @ bank.T).argmax(1)
+    return lambda: chunked_topk_cosine(queries, bank, 1,
+                                       DEFAULT_CHUNK_ELEMS)[1]
+
+
+def _peak_extra_mb(batch, bank_size, mode):
+    """Peak memory the search adds on top of queries and bank."""
+    fn = _search(batch, bank_size, mode)
+    if device().type == 'cuda':
+        fn()  # the first product allocates cuBLAS's workspace, kept after
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    # ru_maxrss is inherited across fork+exec, so reset this process's
+    # high-water mark (Linux) and read it back from /proc.
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    base = _status_kb('VmRSS')
+    fn()
+    return (_status_kb('VmHWM') - base) / 1024
+
+
+def _status_kb(field: str, path: str = '/proc/self/status') -> int:
+    with open(path) as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def dense_limit_bytes() -> int:
+    """The largest dense similarity matrix measured: half the free memory
+    of the GPU, or of the machine."""
+    if device().type == 'cuda':
+        return torch.cuda.mem_get_info()[0] // 2
+    return _status_kb('MemAvailable', '/proc/meminfo') * 1024 // 2
+
+
+def bench_lookup(batches, bank_sizes, rounds):
+    rows = []
+    ctx = multiprocessing.get_context('spawn')
+    limit = dense_limit_bytes()
+    for batch in batches:
+        for bank_size in bank_sizes:
+            row = dict(batch=batch, bank=bank_size)
+            modes = ['chunked', 'dense']
+            if batch * bank_size * 4 > limit:
+                row['dense_ms'] = row['dense_peak_mb'] = None
+                modes.remove('dense')
+            timers = {
+                mode: torch_benchmark.Timer(
+                    stmt='fn()',
+                    globals=dict(fn=_search(batch, bank_size, mode)))
+                for mode in modes
+            }
+            # Alternate the modes: a slow spell of a shared machine then
+            # hits both, and the median over rounds discards it.
+            times = {mode: [] for mode in modes}
+            for _ in range(rounds):
+                for mode in modes:
+                    times[mode].append(timers[mode].blocked_autorange(
+                        min_run_time=0.5).median)
+            for mode in modes:
+                row[f'{mode}_ms'] = round(
+                    statistics.median(times[mode]) * 1e3, 2)
+                if device().type == 'cuda':  # peaks reset in-process
+                    peak = _peak_extra_mb(batch, bank_size, mode)
+                else:
+                    with ctx.Pool(1) as pool:  # fresh process: clean peak
+                        peak = pool.apply(_peak_extra_mb,
+                                          (batch, bank_size, mode))
+                row[f'{mode}_peak_mb'] = round(peak, 1)
+            if row['dense_ms']:
+                row['chunked_over_dense'] = round(
+                    row['chunked_ms'] / row['dense_ms'], 3)
+            rows.append(row)
+    return rows
+
+
+# -- knn -------------------------------------------------------------------
+def bench_knn(bank_size, dim, num_queries, batch, dtype, chunks, k=200):
+    """KNNValLoop's classification of ``num_queries`` held-out features in
+    batches of ``batch`` against a bank of ``bank_size`` random unit rows
+    in ``dtype`` (1,000 classes), with similarity blocks of each of
+    ``chunks`` elements; one row each."""
+    from nnclr_mm.evaluation import weighted_knn_scores
+    dev = device()
+    gen = torch.Generator(dev).manual_seed(0)
+    bank = torch.empty(bank_size, dim, dtype=dtype, device=dev)
+    for rows in bank.split(65536):  # filled in pieces: no float32 copy
+        rows.copy_(F.normalize(
+            torch.randn(rows.shape, generator=gen, device=dev), dim=1))
+    labels = torch.randint(1000, (bank_size, ), generator=gen, device=dev)
+    queries = F.normalize(
+        torch.randn(num_queries, dim, generator=gen, device=dev), dim=1)
+
+    def classify(queries, chunk_elems):
+        for part in queries.split(batch):
+            weighted_knn_scores(part, bank, labels, 1000, k=k,
+                                chunk_elems=chunk_elems, normalized=True)
+
+    rows = []
+    for chunk_elems in chunks:
+        classify(queries[:batch], chunk_elems)  # warm-up: kernels, cuBLAS
+        if dev.type == 'cuda':
+            torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        classify(queries, chunk_elems)
+        if dev.type == 'cuda':
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        row = dict(bank=bank_size, dim=dim, dtype=str(dtype).split('.')[-1],
+                   bank_gb=round(bank.numel() * bank.element_size() / 2**30,
+                                 2),
+                   queries=num_queries, batch=batch, k=k,
+                   chunk_elems=chunk_elems, seconds=round(seconds, 3),
+                   ms_per_1000_queries=round(seconds * 1e6 / num_queries, 1))
+        if dev.type == 'cuda':
+            row['peak_extra_gb'] = round(
+                (torch.cuda.max_memory_allocated() - base) / 2**30, 3)
+        rows.append(row)
+    return rows
+
+
+# -- data ------------------------------------------------------------------
+def bench_pipeline(pipeline, images, repeats):
+    from mmcv.transforms import Compose
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        transform = Compose(pipeline)
+    np.random.seed(0)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for img in images:
+            transform(dict(img=img.copy()))
+    return len(images) * repeats / (time.perf_counter() - start)
+
+
+def bench_data(repeats):
+    from mmengine.config import Config
+    cfg = Config.fromfile(QUICKSTART)
+    rng = np.random.RandomState(0)
+    small = [rng.randint(0, 256, (28, 28, 3), np.uint8) for _ in range(64)]
+    large = [rng.randint(0, 256, (375, 500, 3), np.uint8) for _ in range(8)]
+    # The paper config inherits BYOL's pipeline from mmpretrain.
+    byol = Config.fromfile(osp.join(CONFIGS, 'nnclr_r50.py'))
+    rows = [dict(pipeline='quickstart SimCLR, 28 -> 32 px, pillow',
+                 images_per_s_per_core=round(
+                     bench_pipeline(cfg.train_pipeline, small, repeats), 1))]
+    for backend in ('pillow', 'cv2'):
+        pipeline = byol.train_pipeline[1:]  # decoded images, no file I/O
+        for views in pipeline[0]['transforms']:
+            for t in views:
+                if 'backend' in t or t['type'] in ('RandomResizedCrop', ):
+                    t['backend'] = backend
+                for inner in t.get('transforms', []):
+                    inner['backend'] = backend
+        rows.append(dict(
+            pipeline=f'BYOL two views, 500x375 -> 224 px, {backend}',
+            images_per_s_per_core=round(
+                bench_pipeline(pipeline, large, max(1, repeats // 4)), 1)))
+    return rows
+
+
+# -- e2e -------------------------------------------------------------------
+def bench_e2e(iters, batch):
+    import tempfile
+
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(QUICKSTART)
+    cfg.train_dataloader.batch_size = batch
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
+    cfg.param_scheduler = None
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint = None
+    cfg.log_processor = dict(by_epoch=False)
+    cfg.work_dir = tempfile.mkdtemp(prefix='bench_e2e_')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    step = runner.message_hub.get_scalar('train/time').data[0][2:]
+    median = float(np.median(step))
+    return dict(batch=batch, iters=iters, step_s=round(median, 3),
+                samples_per_s=round(batch / median, 1),
+                images_per_s=round(2 * batch / median, 1))
+
+
+def main(argv=None):
+    parser = parser_for('benchmark', 'Speed and memory of NNCLR against '
+                        'SimCLR and the hardware; nothing is asserted.',
+                        EXAMPLE)
+    sections = ['step', 'lookup', 'knn', 'data', 'e2e']
+    parser.add_argument('--sections', nargs='+', default=sections,
+                        choices=sections)
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny sizes, to check that it runs')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='NHWC backbones in the step section')
+    parser.add_argument('--amp', action='store_true',
+                        help='training steps with AmpOptimWrapper: fp16 on a '
+                        'GPU, fp32 on the CPU')
+    parser.add_argument('--bank-size', type=int, default=4096,
+                        help='support-set size in the step section '
+                        '(the quickstart\'s; the paper uses 98304)')
+    parser.add_argument('--r50-batch', type=int,
+                        help='images per view of the ResNet-50 step; '
+                        'defaults to 256 on a GPU, 8 on the CPU')
+    parser.add_argument('--rounds', type=int,
+                        help='lookup rounds per size (median); defaults to '
+                        '5, 1 with --quick')
+    parser.add_argument('--out', default='benchmark.json')
+    args = parser.parse_args(argv)
+    quick = args.quick
+    gpu = device().type == 'cuda'
+    r18_batch = 8 if quick else 256
+    r50_batch = args.r50_batch or (2 if quick else 256 if gpu else 8)
+    if args.bank_size < max(r18_batch, r50_batch):
+        parser.error(f'--bank-size ({args.bank_size}) must hold one view\'s '
+                     f'batch ({max(r18_batch, r50_batch)})')
+    results = dict(machine=dict(
+        device=(torch.cuda.get_device_name() if torch.cuda.is_available()
+                else f'CPU: {platform.processor() or platform.machine()}'),
+        threads=torch.get_num_threads(), torch=torch.__version__))
+    if 'step' in args.sections:
+        options = (args.channels_last, args.amp, args.bank_size)
+        steps = 2 if quick else 10
+        results['step'] = [
+            bench_step(18, 32, r18_batch, steps, *options),
+            bench_step(50, 64 if quick else 224, r50_batch, steps,
+                       *options)
+        ]
+    if 'lookup' in args.sections:
+        results['lookup'] = bench_lookup(
+            [256] if quick else [256, 4096],
+            [4096] if quick else [4096, 65536, 98304, 1048576],
+            rounds=args.rounds or (1 if quick else 5))
+    if 'knn' in args.sections:
+        if quick:
+            size = dict(bank_size=4096, dim=64, num_queries=64, batch=32)
+        elif gpu:  # ImageNet: the training set votes for the validation set
+            size = dict(bank_size=1281167, dim=2048, num_queries=10000,
+                        batch=256)
+        else:
+            size = dict(bank_size=65536, dim=2048, num_queries=512,
+                        batch=256)
+        results['knn'] = bench_knn(
+            **size, dtype=torch.float16 if gpu else torch.float32,
+            chunks=[DEFAULT_CHUNK_ELEMS] + ([32 * DEFAULT_CHUNK_ELEMS]
+                                            if gpu else []))
+    if 'data' in args.sections:
+        results['data'] = bench_data(1 if quick else 8)
+    if 'e2e' in args.sections:
+        results['e2e'] = bench_e2e(3 if quick else 12, 16 if quick else 256)
+    with open(args.out, 'w') as f:
+        json.dump(results, f, indent=1)
+    for section, rows in results.items():
+        print(f'\n== {section}')
+        for row in rows if isinstance(rows, list) else [rows]:
+            print('  ' + '  '.join(f'{k}={v}' for k, v in row.items()))
+    print(f'\nwrote {args.out}')
+    return results

@@ -1,0 +1,182 @@
+"""What the commands share: mmpretrain's common options, config names,
+config loading and runner building."""
+import argparse
+import os
+import os.path as osp
+import tempfile
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+
+def parser_for(command: str, description: str,
+               example: str) -> argparse.ArgumentParser:
+    """An argument parser for ``nnclr-mm COMMAND`` whose ``--help`` ends
+    with ``example``.
+
+    Args:
+        command (str): The subcommand, e.g. ``'train'``.
+        description (str): What it does, one line.
+        example (str): A command line that runs it.
+    """
+    return argparse.ArgumentParser(
+        prog=f'nnclr-mm {command}', description=description,
+        epilog=f'example:\n  {example}',
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """Add mmpretrain's common options: ``--work-dir``, ``--cfg-options``,
+    ``--launcher`` and ``--local-rank``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.memory_bank.size=4096')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets the env.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def resolve_config(name: str) -> str:
+    """The file of a config given as a path or as ``package::path``.
+
+    ``package::path`` is a config of an installed OpenMMLab package, in its
+    ``.mim/configs`` folder: ``nnclr_mm::nnclr/nnclr_resnet18_1xb256-
+    coslr-5e_fashion-mnist.py``, ``mmpretrain::simclr/...``.
+
+    Args:
+        name (str): A path or ``package::path``.
+
+    Returns:
+        str: The config file.
+
+    Raises:
+        FileNotFoundError: Naming what was looked for and where.
+
+    Examples:
+        >>> import nnclr_mm
+        >>> path = resolve_config('nnclr_mm::nnclr_r50.py')
+        >>> path.endswith('.mim/configs/nnclr_r50.py')
+        True
+    """
+    if '::' not in name:
+        if not osp.isfile(name):
+            raise FileNotFoundError(
+                f'config not found: {name} (a file, or package::path such '
+                'as nnclr_mm::nnclr/nnclr_resnet18_1xb256-coslr-5e_'
+                'fashion-mnist.py)')
+        return name
+    from mmengine.config.utils import MODULE2PACKAGE
+    from mmengine.utils import get_installed_path
+    package, path = name.split('::', 1)
+    folder = osp.join(get_installed_path(MODULE2PACKAGE.get(package,
+                                                            package)),
+                      '.mim', 'configs')
+    found = osp.join(folder, path)
+    if not osp.isfile(found):
+        raise FileNotFoundError(
+            f'config not found: {name} ({path} is not in {folder}); list '
+            f"a package's configs with mmpretrain.list_models or in that "
+            'folder')
+    return found
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Load ``args.config`` (see :func:`resolve_config`) and apply the
+    options of :func:`add_runner_args`; the work dir defaults to
+    ``./work_dirs/<config name>``.
+
+    Args:
+        args (argparse.Namespace): Parsed arguments with ``config`` and
+            those of :func:`add_runner_args`.
+
+    Returns:
+        Config: The config to build a runner from.
+    """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(resolve_config(args.config))
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(cfg.filename))[0])
+    return cfg
+
+
+def require_checkpoint(path: str) -> None:
+    """Fail before any building, naming ``path``, if it is no file.
+
+    Args:
+        path (str): The checkpoint file.
+
+    Raises:
+        FileNotFoundError: If ``path`` is not a file.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+
+
+def config_for_checkpoint(args: argparse.Namespace) -> Config:
+    """:func:`load_config` for evaluating ``args.checkpoint``: it must
+    exist, the work dir is ``args.work_dir`` or a temporary one, and the
+    runner itself neither loads nor resumes anything.
+
+    Args:
+        args (argparse.Namespace): As for :func:`load_config`, with
+            ``checkpoint``; ``args.work_dir`` is set when it was None.
+
+    Returns:
+        Config: The config to build a runner from.
+    """
+    require_checkpoint(args.checkpoint)
+    args.work_dir = args.work_dir or tempfile.mkdtemp(prefix='nnclr_mm_')
+    cfg = load_config(args)
+    cfg.load_from = None
+    cfg.resume = False
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The config's ``runner_type``, or mmengine's :class:`Runner`, built
+    as mmpretrain's tools build it.
+
+    Args:
+        cfg (Config): A full runner config.
+
+    Returns:
+        Runner: The runner, built but not started.
+    """
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def runner_with_checkpoint(cfg: Config, checkpoint: str) -> Runner:
+    """A runner for ``cfg`` whose model holds ``checkpoint``, in eval mode.
+
+    Args:
+        cfg (Config): A full runner config that itself loads and resumes
+            nothing (see :func:`config_for_checkpoint`).
+        checkpoint (str): The checkpoint file.
+
+    Returns:
+        Runner: The runner, its model loaded strictly from the checkpoint.
+    """
+    runner = build_runner(cfg)
+    runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
+    runner.model.eval()
+    return runner

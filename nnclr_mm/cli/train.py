@@ -1,0 +1,76 @@
+"""``nnclr-mm train``: train a model with mmengine's runner, with the
+options of mmpretrain's ``tools/train.py``."""
+from mmengine.config import Config
+
+from .common import add_runner_args, build_runner, load_config, parser_for
+
+EXAMPLE = ('nnclr-mm train nnclr_mm::nnclr/'
+           'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py '
+           '--work-dir work_dirs/quickstart')
+
+
+def parse_args(argv=None):
+    parser = parser_for('train', 'Train a model.', EXAMPLE)
+    parser.add_argument('config',
+                        help='config file, or package::path of an installed '
+                        'package (nnclr_mm::nnclr/...)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in '
+        'the work dir when no path is given')
+    parser.add_argument(
+        '--amp', action='store_true', help='enable automatic mixed precision')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate checkpoints during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by the actual batch size against '
+        '`auto_scale_lr.base_batch_size`')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='set pin_memory=False in every dataloader')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='set persistent_workers=False in every dataloader')
+    add_runner_args(parser)
+    return parser.parse_args(argv)
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Fold the training options into the config."""
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader is None:
+            continue
+        if args.no_pin_memory:
+            loader.pin_memory = False
+        if args.no_persistent_workers:
+            loader.persistent_workers = False
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = merge_args(load_config(args), args)
+    build_runner(cfg).train()

@@ -1,0 +1,84 @@
+"""``nnclr-mm vis-nn``: nearest neighbours of query images among the
+training set, as a PNG (by default ``nn_grid.png`` beside the checkpoint).
+
+CONFIG is a config with a ``KNNValLoop`` (like the quickstart's): queries
+come from ``val_dataloader``, neighbours from ``val_cfg.bank_dataloader``.
+Embeddings are NNCLR's z (``--features neck``), searched by cosine exactly
+as the support set is; frames are green where a neighbour has the query's
+class, red where not.
+"""
+import os.path as osp
+
+import numpy as np
+import torch
+
+from ..evaluation import embed_dataset
+from ..utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
+from ..visualization import neighbour_grid, raw_image
+from .common import (
+    add_runner_args,
+    config_for_checkpoint,
+    parser_for,
+    runner_with_checkpoint,
+)
+
+EXAMPLE = ('nnclr-mm vis-nn nnclr_mm::nnclr/'
+           'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py '
+           'work_dirs/quickstart/epoch_5.pth')
+
+
+def parse_args(argv=None):
+    parser = parser_for('vis-nn', 'Nearest neighbours of query images, as '
+                        'a PNG.', EXAMPLE)
+    parser.add_argument('config', help='config with a KNNValLoop val_cfg')
+    parser.add_argument('checkpoint', help='checkpoint of the model')
+    parser.add_argument(
+        '--out', help='PNG path (default: nn_grid.png beside the checkpoint)')
+    parser.add_argument('--num-queries', type=int, default=8)
+    parser.add_argument('--topk', type=int, default=6)
+    parser.add_argument(
+        '--features',
+        choices=['neck', 'backbone'],
+        default='neck',
+        help='neck: the z the support set stores; backbone: pooled features')
+    parser.add_argument('--seed', type=int, default=0)
+    add_runner_args(parser)
+    return parser.parse_args(argv)
+
+
+@torch.no_grad()
+def main(argv=None):
+    args = parse_args(argv)
+    out = args.out or osp.join(osp.dirname(args.checkpoint), 'nn_grid.png')
+    runner = runner_with_checkpoint(config_for_checkpoint(args),
+                                    args.checkpoint)
+    cfg = runner.cfg
+    bank_loader = runner.build_dataloader(cfg.val_cfg.bank_dataloader)
+    query_loader = runner.build_dataloader(cfg.val_dataloader)
+    bank, bank_labels = embed_dataset(runner.model, bank_loader,
+                                      args.features)
+    queries, query_labels = embed_dataset(runner.model, query_loader,
+                                          args.features)
+    # Neighbours of every held-out image: the shown ones and the accuracy
+    # over all come from one search.
+    _, all_idx = chunked_topk_cosine(queries, bank, args.topk,
+                                     DEFAULT_CHUNK_ELEMS)
+    rng = np.random.RandomState(args.seed)
+    picked = rng.choice(len(queries), args.num_queries, replace=False)
+    idx = all_idx[picked]
+
+    bank_set, query_set = bank_loader.dataset, query_loader.dataset
+    labelled = bool((bank_labels >= 0).all() and (query_labels >= 0).all())
+    accuracy = neighbour_grid(
+        [raw_image(query_set, int(i)) for i in picked],
+        [[raw_image(bank_set, int(j)) for j in row] for row in idx],
+        out,
+        query_labels=query_labels[picked].tolist() if labelled else None,
+        neighbour_labels=bank_labels[idx].tolist() if labelled else None,
+        title=f'{args.topk} nearest neighbours ({args.features})')
+    if accuracy is not None:
+        overall = (bank_labels[all_idx] == query_labels[:, None]).float()
+        print(f'neighbour accuracy: shown {100 * accuracy:.1f}%, all '
+              f'{len(queries)} queries {100 * overall.mean().item():.1f}%')
+    print(f'wrote {out}')
+    return out
