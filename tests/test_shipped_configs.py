@@ -27,6 +27,8 @@ from toolkit import (
     PAPER,
     PAPER_FULL_NAME,
     QUICKSTART,
+    RETRIEVAL_FMNIST,
+    RETRIEVAL_IN1K,
     ROOT,
     SHIPPED,
     tiny_options,
@@ -39,7 +41,8 @@ from nnclr_mm.visualization import find_scalars, load_scalars
 def test_every_shipped_config_is_run_here():
     covered = {
         PAPER, PAPER_FULL_NAME, LIGHTLY, QUICKSTART, LONGER, *COMPARE,
-        *NN_VARIANTS_IN1K, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST, LINEAR_IN1K
+        *NN_VARIANTS_IN1K, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST, LINEAR_IN1K,
+        RETRIEVAL_FMNIST, RETRIEVAL_IN1K
     }
     assert set(SHIPPED) == covered, set(SHIPPED) ^ covered
     assert COMPARE, 'no configs of other methods found'
@@ -125,6 +128,23 @@ def check_inference_apis(config, checkpoint, image):
         inputs = model.data_preprocessor(data, False)['inputs']
         expected = model.extract_feat(inputs)[-1][0]
     torch.testing.assert_close(feats[-1], expected)
+
+
+def check_backbone_loads(config, path, trained, image):
+    """get_model and FeatureExtractor load a backbone's state dict alone
+    (``path``) into ``config``'s backbone: the ``trained`` checkpoint's
+    backbone weights and features."""
+    from mmpretrain.apis import FeatureExtractor, get_model
+    config = osp.join(ROOT, config)
+    backbone = get_model(config, pretrained=path).backbone.state_dict()
+    expected = {k[len('backbone.'):]: v for k, v in load_state(trained)
+                .items() if k.startswith('backbone.')}
+    assert backbone.keys() == expected.keys()
+    for name, value in backbone.items():
+        assert torch.equal(value, expected[name]), name
+    torch.testing.assert_close(
+        FeatureExtractor(config, pretrained=path)(image)[0][-1],
+        FeatureExtractor(config, pretrained=trained)(image)[0][-1])
 
 
 def random_image(height, width):
@@ -218,6 +238,9 @@ def test_published_backbone_loads_into_torchvision(paper_checkpoint,
     # Same architecture and weights: same features.
     backbone = ResNet(depth=50)
     backbone.load_state_dict(weights)
+    # mmpretrain's get_model and FeatureExtractor put it under the backbone.
+    check_backbone_loads(PAPER, path, paper_checkpoint,
+                         random_image(300, 400))
     reference.fc = torch.nn.Identity()
     reference.eval()
     backbone.eval()  # mmpretrain's ResNet.train returns None
@@ -358,3 +381,90 @@ def test_resnet18_linear_benchmark(quickstart_checkpoint, fashion_mnist_root,
     metrics = evaluate(run_tool, LINEAR_FMNIST, probe, fashion_mnist_root,
                            tmp_path)
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+
+
+# Retrieval: the nearest images of a query in a folder -----------------------
+def image_folder(folder, images):
+    """``images`` (HxWx3 uint8 RGB) as PNG files in ``folder``, sorted."""
+    from PIL import Image
+    folder.mkdir(parents=True)
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(str(folder / f'{i:02d}.png'))
+        Image.fromarray(image).save(paths[-1])
+    return paths
+
+
+def check_retrieval(config, checkpoint, gallery, run_tool, tmp_path, capfd):
+    """The query, one of the gallery's images, comes first with cosine 1,
+    by mmpretrain's inferencer and by ``tools/analysis_tools/retrieve.py``
+    (what it prints) with and without the retrieval config."""
+    from mmpretrain.apis import ImageRetrievalInferencer
+    folder = osp.dirname(gallery[0])
+    query = gallery[3]
+    inferencer = ImageRetrievalInferencer(
+        osp.join(ROOT, config), prototype=folder, pretrained=checkpoint)
+    matches = inferencer(query, topk=3)[0]
+    assert matches[0]['sample']['img_path'] == query
+    assert float(matches[0]['match_score']) == pytest.approx(1, abs=1e-5)
+    capfd.readouterr()
+    for options in (['--config', config], []):
+        out = tmp_path / f'retrieval{len(options)}.png'
+        run_tool('analysis_tools/retrieve.py', query, '--gallery', folder,
+                 '--checkpoint', checkpoint, '--topk', 3, '--out', out,
+                 *options)
+        printed = capfd.readouterr().out.splitlines()
+        start = next(i for i, line in enumerate(printed)
+                     if line == f'{query}:')
+        assert [line.split()[1] for line in printed[start + 1:start + 4]
+                ] == [m['sample']['img_path'] for m in matches]
+        assert out.stat().st_size > 1000
+
+
+def test_resnet18_retrieval_config(quickstart_checkpoint, fashion_mnist_root,
+                                   run_tool, tmp_path, capfd):
+    from nnclr_mm.datasets import OfflineFashionMNIST
+    data = OfflineFashionMNIST(data_root=str(fashion_mnist_root),
+                               split='test', indices=8)
+    gallery = image_folder(tmp_path / 'gallery',
+                           [data.get_data_info(i)['img'] for i in range(8)])
+    check_retrieval(RETRIEVAL_FMNIST, quickstart_checkpoint, gallery,
+                    run_tool, tmp_path, capfd)
+
+
+def test_resnet50_retrieval_config(paper_checkpoint, run_tool, tmp_path,
+                                   capfd):
+    gallery = image_folder(tmp_path / 'gallery',
+                           [random_image(120 + 10 * i, 160) for i in range(6)])
+    check_retrieval(RETRIEVAL_IN1K, paper_checkpoint, gallery, run_tool,
+                    tmp_path, capfd)
+
+
+# The README's configs that switch an mmpretrain recipe -----------------------
+def readme_configs():
+    """The README's Python blocks that inherit an mmpretrain recipe."""
+    import re
+    with open(osp.join(ROOT, 'README.md')) as f:
+        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
+    return [b for b in blocks if "_base_ = ['mmpretrain::" in b]
+
+
+def test_the_readme_shows_two_recipe_switches():
+    assert len(readme_configs()) == 2
+
+
+@pytest.mark.parametrize('index, algorithm, head', [
+    (0, 'NNCLR', 'NNCLRHead'), (1, 'NNBYOL', 'LatentPredictHead')])
+def test_a_readme_recipe_switch_trains(index, algorithm, head, imagenet_root,
+                                       run_tool, tmp_path):
+    config = tmp_path / 'my_config.py'
+    config.write_text(readme_configs()[index])
+    cfg = Config.fromfile(str(config))
+    assert (cfg.model.type, cfg.model.head.type) == (algorithm, head)
+    if algorithm == 'NNCLR':  # nothing of SimCLR's head is left
+        assert set(cfg.model.head) == {'type', 'predictor', 'loss'}
+    checkpoint = train(run_tool, str(config), imagenet_root,
+                       tmp_path / 'train')
+    # 8 images in batches of 4: two steps, one view of each enqueued.
+    check_support_set(checkpoint, num_embedded=8)
+    check_neighbours_used(checkpoint)

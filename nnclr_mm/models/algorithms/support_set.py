@@ -1,9 +1,10 @@
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import nn
+
+from ...registry import MODELS
 
 
 def linears(module: nn.Module) -> List[nn.Linear]:
@@ -85,6 +86,37 @@ class SupportSetMixin:
             Tensor: The scalar loss.
         """
         raise NotImplementedError
+
+    def forward(self,
+                inputs: Union[torch.Tensor, List[torch.Tensor]],
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        """The method's ``'tensor'`` and ``'loss'`` modes; ``'predict'``
+        (what mmpretrain's ``inference_model`` and classification
+        inferencer call) says what to use instead.
+
+        Args:
+            inputs (Tensor | list[Tensor]): Images, or the two views.
+            data_samples (list[DataSample], optional): Defaults to None.
+            mode (str): ``'tensor'`` or ``'loss'``. Defaults to
+                ``'tensor'``.
+
+        Raises:
+            RuntimeError: For ``mode='predict'``: a self-supervised model
+                predicts no classes.
+        """
+        if mode == 'predict':
+            raise RuntimeError(
+                f'{type(self).__name__} is self-supervised: it predicts no '
+                'classes. For features use mmpretrain.FeatureExtractor('
+                'CONFIG, pretrained=CKPT); for the nearest images of a '
+                'query, mmpretrain.ImageRetrievalInferencer(RETRIEVAL_CONFIG,'
+                ' prototype=FOLDER, pretrained=CKPT) with a retrieval config '
+                '(nnclr_mm::nnclr/benchmarks/resnet18_retrieval_fashion-'
+                'mnist.py) or `nnclr-mm retrieve`; for classes, train a '
+                'linear probe (`nnclr-mm linear-probe`) and give its '
+                'checkpoint to inference_model')
+        return super().forward(inputs, data_samples, mode)
 
     def loss(self, inputs: List[torch.Tensor],
              data_samples: Optional[List[DataSample]] = None,
