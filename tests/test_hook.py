@@ -77,3 +77,18 @@ def test_negative_warmup_is_a_clear_error():
     from nnclr_mm import NNMemoryBankHook
     with pytest.raises(ValueError, match='warmup must be'):
         NNMemoryBankHook(warmup=-1)
+
+
+@pytest.mark.parametrize('warmup, warned', [(24, False), (32, True)])
+def test_a_warmup_the_run_never_ends_is_named_at_start(tiny_cfg, tmp_path,
+                                                        capfd, warmup,
+                                                        warned):
+    # 4 iterations of 8: the bank holds 24 entries before the last one.
+    runner = make_runner(tiny_cfg(bank_size=64), tmp_path, warmup=warmup)
+    runner.train()
+    out = capfd.readouterr().out
+    used = history(runner, 'train/nn_positives')[-1] == 1
+    assert used is not warned
+    assert ('warmup=32 embeddings only after 4 iterations of the global '
+            'batch 8, but the run has 4 left: neighbours are never used'
+            in out) is warned

@@ -1,12 +1,15 @@
+import logging
+import math
 from typing import Optional
 
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmpretrain.registry import HOOKS
+from mmengine.logging import print_log
 from mmpretrain.utils import get_ori_model
 
 from ..._validation import check_int
 from ...models.algorithms import SupportSetMixin
+from ...registry import HOOKS
 
 
 @HOOKS.register_module()
@@ -28,7 +31,8 @@ class NNMemoryBankHook(Hook):
 
     Before training it checks what would otherwise fail later and deep
     inside torch: a batch of 1 image per process, and a bank smaller than
-    the global batch.
+    the global batch; and it warns when the run ends before the warm-up
+    does.
 
     Args:
         warmup (int): Number of stored embeddings before neighbours are
@@ -67,6 +71,26 @@ class NNMemoryBankHook(Hook):
                 f'batch (train_dataloader.batch_size {batch_size} x '
                 f'{get_world_size()} processes = {global_batch}); each step '
                 'would overwrite its own entries')
+        self._check_warmup_ends(runner, model, global_batch)
+
+    def _check_warmup_ends(self, runner, model, global_batch: int) -> None:
+        """Warn when the run ends before the warm-up does: its positives
+        would never be neighbours (a shortened run, a small dataset)."""
+        filled = int(model.memory_bank.num_filled)
+        left = runner.max_iters - runner.iter
+        # Iteration i (from 0) uses neighbours once filled + i * batch
+        # reaches the warm-up.
+        needed = max(0, math.ceil((self.warmup - filled) / global_batch))
+        if needed >= left:
+            print_log(
+                f'NNMemoryBankHook: the support set holds warmup='
+                f'{self.warmup} embeddings only after {needed} iterations '
+                f'of the global batch {global_batch}, but the run has '
+                f'{left} left: neighbours are never used, and '
+                f'{type(model).__name__} trains without them. Lower the '
+                'warmup of NNMemoryBankHook in custom_hooks (e.g. to '
+                f'{global_batch}) or train longer.',
+                logger='current', level=logging.WARNING)
 
     def before_train_iter(self,
                           runner,
