@@ -381,6 +381,44 @@ def test_resnet18_linear_benchmark(quickstart_checkpoint, fashion_mnist_root,
     metrics = evaluate(run_tool, LINEAR_FMNIST, probe, fashion_mnist_root,
                            tmp_path)
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+    # The probe classifies images with mmpretrain's inferencer.
+    from mmpretrain.apis import ImageClassificationInferencer
+    classify = ImageClassificationInferencer(osp.join(ROOT, LINEAR_FMNIST),
+                                             pretrained=probe)
+    result = classify(random_image(28, 28))[0]
+    from nnclr_mm.datasets import OfflineFashionMNIST
+    classes = OfflineFashionMNIST.METAINFO['classes']
+    assert result['pred_class'] == classes[result['pred_label']]
+
+
+@pytest.mark.parametrize('kind', ['training', 'backbone-only'])
+def test_linear_probe_command(kind, quickstart_checkpoint, fashion_mnist_root,
+                              run_tool, tmp_path, capfd):
+    checkpoint = (quickstart_checkpoint if kind == 'training' else publish(
+        run_tool, quickstart_checkpoint, tmp_path / 'published',
+        '--backbone-only'))
+    out = tmp_path / 'probe.json'
+    run_tool('analysis_tools/linear_probe.py', LINEAR_FMNIST, checkpoint,
+             '--work-dir', tmp_path / 'probe', '--out', out, '--cfg-options',
+             *tiny_options(LINEAR_FMNIST, fashion_mnist_root))
+    metrics = json.loads(out.read_text())
+    assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+    assert 'linear probe of' in capfd.readouterr().out
+    # The probe's backbone is the checkpoint's, frozen through training.
+    probe = load_state(last_checkpoint(tmp_path / 'probe'))
+    assert torch.equal(probe['backbone.layer4.1.conv2.weight'],
+                       load_state(quickstart_checkpoint)[
+                           'backbone.layer4.1.conv2.weight'])
+
+
+def test_an_ssl_model_asked_for_classes_names_what_to_use(
+        quickstart_checkpoint):
+    from mmpretrain.apis import inference_model
+    with pytest.raises(RuntimeError, match=r'NNCLR is self-supervised.*'
+                       r'FeatureExtractor.*ImageRetrievalInferencer.*'
+                       r'linear probe'):
+        inference_model('nnclr_resnet18_1xb256-coslr-5e_fashion-mnist',
+                        random_image(28, 28), pretrained=quickstart_checkpoint)
 
 
 # Retrieval: the nearest images of a query in a folder -----------------------
