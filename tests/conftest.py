@@ -49,6 +49,16 @@ def device(request):
 
 
 @pytest.fixture
+def said(monkeypatch):
+    """What mmengine's print_log is given during the test, line by line."""
+    import mmengine.logging
+    lines = []
+    monkeypatch.setattr(mmengine.logging, 'print_log',
+                        lambda msg, **kwargs: lines.append(msg))
+    return lines
+
+
+@pytest.fixture
 def tiny_cfg():
     """Factory of :func:`tiny_nnclr_cfg` configs."""
     return tiny_nnclr_cfg

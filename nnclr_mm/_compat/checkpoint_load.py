@@ -5,8 +5,12 @@ resume then fails on the ``HistoryBuffer`` and numpy objects of the message
 hub. The fix allow-lists exactly those types and loads local checkpoints
 with ``weights_only=True`` said explicitly, so loading still never runs
 code; a refused checkpoint is named in the error, and a damaged one (empty,
-truncated, not a checkpoint) is told apart from an unsafe one.
+truncated, not a checkpoint) is told apart from an unsafe one. torch.load
+does not check the CRC-32 its zip format records for every tensor at save,
+so a bit flipped on disk loads silently: every local load (resume, load_from,
+get_model, FeatureExtractor, the tools) now verifies them first.
 """
+import logging
 import os.path as osp
 import pickle
 from typing import Callable
@@ -89,8 +93,8 @@ def _is_legacy_torch_file(filename: str) -> bool:
 
 
 def load_from_local(filename: str, map_location=None):
-    """mmengine's local checkpoint loader, with ``weights_only=True`` said
-    explicitly and a refusal that names the file.
+    """mmengine's local checkpoint loader: the file's checksums verified,
+    ``weights_only=True`` said explicitly, and refusals that name the file.
 
     torch's own message suggests loading with ``weights_only=False``; a
     checkpoint written by mmengine never needs that, and one that does
@@ -100,27 +104,31 @@ def load_from_local(filename: str, map_location=None):
         filename (str): Local checkpoint path.
         map_location (optional): Same as :func:`torch.load`.
     """
+    from mmengine.logging import print_log
+
     from .atomic_checkpoint import unreadable_reason
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(
             f'checkpoint {filename!r} does not exist; check the path given '
             'to --resume, load_from or last_checkpoint')
+    legacy = _is_legacy_torch_file(filename)
+    damage = None if legacy else unreadable_reason(filename)
+    if damage is not None:
+        raise RuntimeError(
+            f'cannot load checkpoint {filename}: it {damage}, so it is '
+            'damaged (a write that did not finish, a partial copy, a bit '
+            'flipped on disk) or not a checkpoint. Resume from another '
+            'checkpoint with --resume PATH (--resume auto picks the newest '
+            'intact one).')
+    if legacy:
+        print_log(f'{filename} could not be verified: torch\'s pre-zip '
+                  'format holds no checksums', logger='current',
+                  level=logging.WARNING)
     try:
         return torch.load(filename, map_location=map_location,
                           weights_only=True)
-    except Exception as error:  # what garbage raises depends on its bytes
-        damage = None if _is_legacy_torch_file(filename) else \
-            unreadable_reason(filename)
-        if damage is not None:
-            raise RuntimeError(
-                f'cannot load checkpoint {filename}: it {damage}, so it is '
-                'damaged (a write that did not finish, a partial copy) or '
-                'not a checkpoint. Resume from another checkpoint with '
-                '--resume PATH (--resume auto picks the newest intact one).'
-            ) from error
-        if not isinstance(error, pickle.UnpicklingError):
-            raise
+    except pickle.UnpicklingError as error:
         # torch's message is long; keep the line that names the global.
         reason = next((line.strip() for line in str(error).splitlines()
                        if 'GLOBAL' in line), 'unsupported content')

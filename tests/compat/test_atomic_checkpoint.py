@@ -9,7 +9,7 @@ import torch
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import Runner
-from toolkit import NO_VALIDATION, QUICKSTART, tiny_config
+from toolkit import NO_VALIDATION, QUICKSTART, flip_a_bit, tiny_config
 
 import nnclr_mm  # noqa: F401  (applies the fix)
 from nnclr_mm._compat import atomic_checkpoint
@@ -140,21 +140,12 @@ def test_training_leaves_the_newest_checkpoint_and_no_temporaries(
 
 
 def save_checkpoint_file(path, iteration):
-    torch.save(dict(meta=dict(iter=iteration)), path)
-
-
-@pytest.fixture
-def said(monkeypatch):
-    """What the fallback logs, line by line."""
-    import mmengine.logging
-    lines = []
-    monkeypatch.setattr(mmengine.logging, 'print_log',
-                        lambda msg, **kwargs: lines.append(msg))
-    return lines
+    torch.save(dict(meta=dict(iter=iteration),
+                    state_dict=dict(w=torch.arange(100.0))), path)
 
 
 @pytest.mark.parametrize('record', ['missing', 'empty', 'truncated',
-                                    'zero_bytes', 'absent'])
+                                    'zero_bytes', 'absent', 'bit_flipped'])
 def test_resume_auto_falls_back_to_the_newest_intact_checkpoint(
         tmp_path, record, said):
     older, newer = tmp_path / 'iter_1.pth', tmp_path / 'iter_2.pth'
@@ -165,6 +156,9 @@ def test_resume_auto_falls_back_to_the_newest_intact_checkpoint(
     if record == 'truncated':
         save_checkpoint_file(recorded, 3)
         recorded.write_bytes(recorded.read_bytes()[:100])
+    elif record == 'bit_flipped':
+        save_checkpoint_file(recorded, 3)
+        flip_a_bit(recorded)
     elif record == 'zero_bytes':
         recorded.write_bytes(b'')
     last = tmp_path / 'last_checkpoint'
@@ -173,12 +167,13 @@ def test_resume_auto_falls_back_to_the_newest_intact_checkpoint(
     assert find_resumable_checkpoint(str(tmp_path)) == str(newer)
     (said, ) = said
     assert f'resuming from {newer}' in said
-    if record in ('missing', 'truncated', 'zero_bytes'):
+    if record in ('missing', 'truncated', 'zero_bytes', 'bit_flipped'):
         assert f'{last} names {recorded}' in said
         assert str(recorded) in said.split('cannot be used')[1]
     expected = dict(missing='does not exist', truncated='not a complete',
                     zero_bytes='is empty (0 bytes)', empty='is empty',
-                    absent='does not exist')[record]
+                    absent='does not exist',
+                    bit_flipped='fails its CRC')[record]
     assert expected in said
 
 

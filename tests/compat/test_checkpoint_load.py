@@ -147,3 +147,40 @@ def test_an_unsafe_checkpoint_in_torchs_old_format_is_called_unsafe(
     with pytest.raises(pickle.UnpicklingError,
                        match='refusing to load checkpoint .*old.pth'):
         load_from_local(str(path))
+
+
+def test_a_bit_flipped_in_a_tensor_is_refused_on_every_load_path(tmp_path):
+    # torch.load itself does not check the CRC-32 of the zip's members.
+    from mmengine.runner import Runner
+    from mmengine.runner.checkpoint import _load_checkpoint
+    from mmpretrain.apis import FeatureExtractor, get_model
+    from toolkit import QUICKSTART, ROOT, flip_a_bit, tiny_nnclr_cfg
+
+    from nnclr_mm.cli.publish import publish
+    path = tmp_path / 'flipped.pth'
+    torch.save(dict(state_dict=dict(w=torch.arange(100.0))), path)
+    flip_a_bit(path)
+    assert torch.load(path, weights_only=True)['state_dict']['w'][16] != 16
+    message = rf'cannot load checkpoint {path}: it is damaged \(member '
+    for load in (
+            lambda: load_from_local(str(path)),
+            lambda: _load_checkpoint(str(path)),  # resume, load_from
+            lambda: get_model(f'{ROOT}/{QUICKSTART}', pretrained=str(path)),
+            lambda: FeatureExtractor(f'{ROOT}/{QUICKSTART}',
+                                     pretrained=str(path)),
+            lambda: publish(str(path), str(tmp_path / 'out.pth')),
+            lambda: Runner(model=tiny_nnclr_cfg(), work_dir=str(tmp_path),
+                           default_scope='nnclr_mm').load_checkpoint(
+                               str(path))):
+        with pytest.raises(RuntimeError, match=message):
+            load()
+
+
+def test_a_checkpoint_without_checksums_loads_after_saying_so(tmp_path,
+                                                               said):
+    path = tmp_path / 'old.pth'
+    torch.save(dict(w=torch.ones(2)), path,
+               _use_new_zipfile_serialization=False)
+    assert torch.equal(load_from_local(str(path))['w'], torch.ones(2))
+    assert said == [f'{path} could not be verified: torch\'s pre-zip '
+                    'format holds no checksums']
