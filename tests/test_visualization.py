@@ -143,6 +143,7 @@ def test_checkpoint_from_another_model_is_refused(tmp_path, run_tool):
     # vis tools load the whole model strictly: a mismatch must be loud.
     ckpt = tmp_path / 'other.pth'
     torch.save(dict(state_dict=dict(w=torch.ones(1))), ckpt)
-    with pytest.raises(RuntimeError, match='missing keys in source'):
+    with pytest.raises(ValueError, match=r'other.pth does not fit NNCLR: '
+                       r'0.0% of its parameters'):
         run_tool('visualization/vis_nn.py', QUICKSTART, ckpt, '--out',
                  tmp_path / 'x.png', '--work-dir', tmp_path / 'w', *SMALL)

@@ -1,17 +1,18 @@
 """Checkpoints that do not fit the model are named, not loaded silently.
 
 mmengine <= 0.10.7's ``load_checkpoint`` (behind mmpretrain's
-``get_model``, ``FeatureExtractor`` and inferencers) loads the tensors
-whose names match and only logs the rest, so another model's checkpoint,
-or a backbone's state dict alone (what ``publish_model.py
+``get_model``, ``FeatureExtractor`` and inferencers) and
+``Runner.load_checkpoint`` (``load_from``, resume, the tools) load the
+tensors whose names match and only log the rest, so another model's
+checkpoint, or a backbone's state dict alone (what ``publish_model.py
 --backbone-only`` and torchvision write: no ``backbone.`` prefix), leaves
 the model randomly initialised behind a warning in the log. The fix puts a
 backbone's weights under the model's backbone first, wherever it sits
 (``backbone``, or ``image_encoder.0`` in mmpretrain's
-``ImageToImageRetriever``); then a checkpoint of which fewer than half of
-the model's tensors load by name and shape is refused, naming the file,
-the count and the first mismatches, and a partial load says so in one
-line.
+``ImageToImageRetriever``); then a checkpoint that holds less than half of
+the model's parameters by name and shape, or a tenth of them in another
+shape (another architecture), is refused, naming the file, the shares and
+the first mismatches, and a partial load says so in one line.
 """
 import functools
 import re
@@ -24,8 +25,12 @@ from ._patching import is_wrapper, mark_wrapper, mmengine_at_most, rebind
 
 #: The newest mmengine release that loads unfitting checkpoints silently.
 LAST_BROKEN_MMENGINE = '0.10.7'
-#: Below this fraction of the model's tensors matched, a load is refused.
+#: A file that holds less of the model's parameters is refused.
 MIN_FRACTION = 0.5
+#: A file with more of them under their names but in another shape (another
+#: architecture) is refused; a new head (another number of classes) is far
+#: below it.
+MAX_OTHER_SHAPE = 0.1
 #: Where mmengine's loader is looked up by name.
 _LOAD_CHECKPOINT_USERS = ('mmengine.runner', 'mmengine.runner.checkpoint',
                           'mmengine.hub.hub', 'mmpretrain.apis.base')
@@ -61,12 +66,29 @@ def _rerooted(model: torch.nn.Module, state: dict) -> Optional[dict]:
     return None
 
 
+def _shares(params: dict, state: dict) -> Tuple[float, float]:
+    """The fractions of the parameters' elements that ``state`` holds with
+    the right shape, and under their names but with another shape."""
+    total = max(sum(p.numel() for p in params.values()), 1)
+    named = {k: p for k, p in params.items() if k in state}
+    held = sum(p.numel() for k, p in named.items()
+               if state[k].shape == p.shape)
+    other = sum(p.numel() for p in named.values()) - held
+    return held / total, other / total
+
+
 def fit_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
                    filename: str) -> Tuple[dict, str]:
     """``state`` as ``model`` takes it, and a summary of what matches.
 
     A backbone's weights go under the model's backbone when their names do
-    not match as they are (see the module's documentation).
+    not match as they are (see the module's documentation). The file fits
+    when it holds at least :data:`MIN_FRACTION` of the model's parameters
+    (by elements) under their names with their shapes, and at most
+    :data:`MAX_OTHER_SHAPE` under their names with another shape (another
+    architecture, as ResNet-50's weights in a ResNet-18, whose names
+    largely coincide). Buffers (BN statistics, a support set) do not
+    count: a published checkpoint holds no support set.
 
     Args:
         model (nn.Module): The model to load into.
@@ -78,26 +100,29 @@ def fit_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
         some of the model's tensors stay as they are (else empty).
 
     Raises:
-        ValueError: If fewer than :data:`MIN_FRACTION` of the model's
-            tensors match by name and shape, naming the file, the count and
-            the first mismatches.
+        ValueError: If the file does not fit, naming it, the shares and the
+            first mismatches.
     """
+    params = dict(model.named_parameters())
     model_state = model.state_dict()
     if len(_matching(model_state, state)) < len(model_state):
         rerooted = _rerooted(model, state)
-        if rerooted is not None and len(_matching(
-                model_state, rerooted)) > len(_matching(model_state, state)):
+        if rerooted is not None and _shares(params, rerooted)[0] > _shares(
+                params, state)[0]:
             state = rerooted
+    held, other = _shares(params, state)
     matched = _matching(model_state, state)
-    if len(matched) < MIN_FRACTION * len(model_state):
+    if held < MIN_FRACTION or other > MAX_OTHER_SHAPE:
         missing = [k for k in model_state if k not in matched][:3]
         unused = [k for k in state if k not in matched][:3]
         raise ValueError(
-            f'{filename} does not fit {type(model).__name__}: '
-            f'{len(matched)} of its {len(model_state)} tensors match by '
-            f'name and shape (first missing: {missing}; first in the file '
-            f'but not matching: {unused}). Check that the file and the '
-            'config are of the same model (a backbone alone loads too).')
+            f'{filename} does not fit {type(model).__name__}: {held:.1%} of '
+            f'its parameters match by name and shape, {other:.1%} have '
+            f'their name but another shape ({len(matched)} of '
+            f'{len(model_state)} tensors; first missing: {missing}; first '
+            f'in the file but not matching: {unused}). Check that the file '
+            'and the config are of the same model (a backbone alone loads '
+            'too).')
     summary = ''
     if len(matched) < len(model_state):
         summary = (f'loaded {len(matched)} of the {len(model_state)} tensors '
@@ -106,9 +131,30 @@ def fit_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
     return state, summary
 
 
+def _fit_and_load(load_to_model: Callable, model, checkpoint, filename,
+                  strict, logger, revise_keys):
+    """mmengine's ``_load_checkpoint_to_model`` on the fitted state dict."""
+    from mmengine.logging import print_log
+    if not isinstance(checkpoint, dict):
+        raise RuntimeError(f'No state_dict found in checkpoint file '
+                           f'{filename}')
+    original = checkpoint.get('state_dict', checkpoint)
+    state = original
+    for pattern, replacement in revise_keys:
+        state = {re.sub(pattern, replacement, k): v for k, v in state.items()}
+    state, summary = fit_state_dict(model, state, filename)
+    if summary:
+        print_log(summary, logger='current')
+    state = OrderedDict(state)
+    # BN layers read their version from it when loading.
+    state._metadata = getattr(original, '_metadata', OrderedDict())
+    load_to_model(model, dict(state_dict=state), strict, logger, [])
+    # The caller (resume) reads the rest of the checkpoint.
+    return checkpoint
+
+
 def _fitted(load_checkpoint: Callable) -> Callable:
     """Wrap mmengine's ``load_checkpoint`` to fit the state dict first."""
-    from mmengine.logging import print_log
     from mmengine.runner.checkpoint import (
         _load_checkpoint,
         _load_checkpoint_to_model,
@@ -118,30 +164,47 @@ def _fitted(load_checkpoint: Callable) -> Callable:
     def wrapper(model, filename, map_location=None, strict=False,
                 logger=None, revise_keys=[(r'^module\.', '')]):
         checkpoint = _load_checkpoint(filename, map_location, logger)
-        if not isinstance(checkpoint, dict):
-            raise RuntimeError(f'No state_dict found in checkpoint file '
-                               f'{filename}')
-        state = checkpoint.get('state_dict', checkpoint)
-        for pattern, replacement in revise_keys:
-            state = {re.sub(pattern, replacement, k): v
-                     for k, v in state.items()}
-        state, summary = fit_state_dict(model, state, filename)
-        if summary:
-            print_log(summary, logger='current')
-        meta = {'meta': checkpoint['meta']} if 'meta' in checkpoint else {}
-        return _load_checkpoint_to_model(
-            model, dict(meta, state_dict=OrderedDict(state)), strict,
-            logger, [])
+        return _fit_and_load(_load_checkpoint_to_model, model, checkpoint,
+                             filename, strict, logger, revise_keys)
+
+    return mark_wrapper(wrapper)
+
+
+def _fitted_runner_load(load: Callable) -> Callable:
+    """Wrap ``Runner.load_checkpoint`` (``load_from``, resume, the tools)
+    to fit the state dict first, naming the file it loads."""
+    import mmengine.runner.runner as runner_module
+
+    @functools.wraps(load)
+    def wrapper(self, filename, *args, **kwargs):
+        load_to_model = runner_module._load_checkpoint_to_model
+
+        def fitted(model, checkpoint, strict=False, logger=None,
+                   revise_keys=[(r'^module\.', '')]):
+            return _fit_and_load(load_to_model, model, checkpoint, filename,
+                                 strict, logger, revise_keys)
+
+        # The method calls the module's function by name: for this call
+        # only, that name is the fitting one.
+        runner_module._load_checkpoint_to_model = fitted
+        try:
+            return load(self, filename, *args, **kwargs)
+        finally:
+            runner_module._load_checkpoint_to_model = load_to_model
 
     return mark_wrapper(wrapper)
 
 
 def fit_checkpoints() -> None:
-    """Fit every checkpoint mmengine's ``load_checkpoint`` loads."""
+    """Fit every checkpoint mmengine's ``load_checkpoint`` and
+    ``Runner.load_checkpoint`` load."""
     import mmengine.hub.hub  # noqa: F401
     import mmengine.runner.checkpoint
     import mmpretrain.apis.base  # noqa: F401
+    from mmengine.runner import Runner
 
     load = mmengine.runner.checkpoint.load_checkpoint
     if not is_wrapper(load):
         rebind(_LOAD_CHECKPOINT_USERS, 'load_checkpoint', _fitted(load))
+    if not is_wrapper(Runner.load_checkpoint):
+        Runner.load_checkpoint = _fitted_runner_load(Runner.load_checkpoint)

@@ -74,8 +74,27 @@ def test_another_model_s_file_is_refused_naming_it(tmp_path):
     torch.save(MODELS.build(dict(type='ResNet', depth=50)).state_dict(), path)
     model = MODELS.build(tiny_nnclr_cfg())
     before = model.backbone.conv1.weight.clone()
-    total = len(model.state_dict())
     with pytest.raises(ValueError, match=rf'{path} does not fit NNCLR: '
-                       rf'0 of its {total} tensors match by name and shape'):
+                       r'0.0% of its parameters match by name and shape'):
         load_checkpoint(model, str(path), map_location='cpu')
     assert torch.equal(model.backbone.conv1.weight, before)
+
+
+def test_load_from_another_model_is_refused_before_training(tmp_path):
+    # A ResNet-50 checkpoint given to a ResNet-18 config's load_from.
+    from mmengine.runner import Runner
+    path = tmp_path / 'resnet50_nnclr.pth'
+    torch.save(dict(state_dict={
+        f'backbone.{k}': v for k, v in MODELS.build(
+            dict(type='ResNet', depth=50)).state_dict().items()}), path)
+    runner = Runner(model=tiny_nnclr_cfg(), work_dir=str(tmp_path / 'w'),
+                    default_scope='nnclr_mm')
+    # The names largely coincide: ResNet-50's middle 3x3 convolutions
+    # have ResNet-18's second ones' shapes; their first ones do not.
+    with pytest.raises(ValueError, match=rf'{path} does not fit NNCLR: '
+                       r'56.0% of its parameters match by name and shape, '
+                       r'43.6% have their name but another shape'):
+        runner.load_checkpoint(str(path))
+    # The unfixed method loads what matches and trains on.
+    unfixed = Runner.load_checkpoint.__wrapped__
+    unfixed(runner, str(path))
