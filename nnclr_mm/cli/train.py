@@ -1,7 +1,10 @@
 """``nnclr-mm train``: train a model with mmengine's runner, with the
 options of mmpretrain's ``tools/train.py``."""
+import os
+
 from mmengine.config import Config
 
+from ..engine import WorkDirLock
 from .common import add_runner_args, build_runner, load_config, parser_for
 
 EXAMPLE = ('nnclr-mm train nnclr_mm::nnclr/'
@@ -70,7 +73,20 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
+#: Where each launcher puts the global rank before the runner starts.
+RANK_VARIABLES = dict(pytorch='RANK', slurm='SLURM_PROCID',
+                      mpi='OMPI_COMM_WORLD_RANK')
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(load_config(args), args)
-    build_runner(cfg).train()
+    rank = os.environ.get(RANK_VARIABLES.get(args.launcher, ''), '0')
+    # Before the runner writes anything; the launcher ends the other ranks
+    # when rank 0 is refused.
+    lock = WorkDirLock(cfg.work_dir).acquire() if rank == '0' else None
+    try:
+        build_runner(cfg).train()
+    finally:
+        if lock is not None:
+            lock.release()

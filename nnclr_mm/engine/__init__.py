@@ -4,8 +4,9 @@ from .hooks import (
     PreemptionCheckpointHook,
     RNGStateHook,
 )
+from .work_dir_lock import WorkDirBusyError, WorkDirLock
 
 __all__ = [
     'InvalidLossHook', 'NNMemoryBankHook', 'PreemptionCheckpointHook',
-    'RNGStateHook'
+    'RNGStateHook', 'WorkDirBusyError', 'WorkDirLock'
 ]
