@@ -9,6 +9,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from .cfg_options import merge_cfg_options
+
 
 def parser_for(command: str, description: str,
                example: str) -> argparse.ArgumentParser:
@@ -108,7 +110,7 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(resolve_config(args.config))
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
