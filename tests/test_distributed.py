@@ -16,6 +16,7 @@ from mmpretrain.structures import DataSample
 from toolkit import (
     QUICKSTART,
     ROOT,
+    assert_identical,
     free_port,
     run_tool_subprocess,
     tiny_config,
@@ -297,3 +298,33 @@ def assert_same_states(actual, expected):
     assert actual['torch'] == expected['torch']
     assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
                for a, b in zip(actual['numpy'], expected['numpy']))
+
+
+def test_a_mid_epoch_checkpoint_of_two_processes_resumes_mid_epoch(
+        tmp_path):
+    # 128 images, 16 per rank and step: epochs of 4 steps, a checkpoint
+    # every 2, so iter_6 is half-way through epoch 2.
+    config = write_config(launch_config(), tmp_path / 'launch.py')
+    options = ['--cfg-options', 'train_cfg.max_epochs=2',
+               'train_cfg.val_interval=2', 'default_hooks.checkpoint.'
+               'by_epoch=False', 'default_hooks.checkpoint.interval=2',
+               'default_hooks.checkpoint.max_keep_ckpts=-1']
+    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
+    for work_dir, resume in ((straight, []),
+                             (resumed, ['--resume', straight / 'iter_6.pth'])):
+        run = dist_train(config, work_dir, *resume, *options)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert (resumed / 'last_checkpoint').read_text().endswith('iter_8.pth')
+    assert_identical(*(torch.load(run / 'iter_8.pth', weights_only=True)
+                       for run in (straight, resumed)))
+
+    # One process resumes the same checkpoint: the 64 images the two had
+    # trained on in epoch 2 are 4 of its steps, and the 4 left end it.
+    single = tmp_path / 'single'
+    run = run_tool_subprocess(
+        'train.py', config, '--work-dir', single, '--resume',
+        straight / 'iter_6.pth', *options,
+        env=dict(CPU_ONLY, PYTHONPATH=os.pathsep.join(
+            [ROOT, osp.join(ROOT, 'tests')])))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert (single / 'last_checkpoint').read_text().endswith('iter_10.pth')

@@ -13,6 +13,7 @@ from toolkit import (
     NNSIAM,
     NO_VALIDATION,
     QUICKSTART,
+    assert_identical,
     load_config,
     tiny_config,
     write_config,
@@ -97,27 +98,6 @@ def uninterrupted_and_resumed(run_tool, tmp_path, loop, workers,
                     workers, rng_hook, resume=stopped, **options)
     return (torch.load(straight, weights_only=True),
             torch.load(resumed, weights_only=True))
-
-
-def assert_identical(straight, resumed):
-    """Two checkpoints at one iteration hold the same training state."""
-    assert straight['meta']['iter'] == resumed['meta']['iter']
-    # Weights, BN statistics, and the support set: bank, pointer, fill
-    # count and labels.
-    state = straight['state_dict']
-    assert state.keys() == resumed['state_dict'].keys()
-    assert 'memory_bank.bank' in state and 'memory_bank.ptr' in state
-    for name, value in state.items():
-        assert torch.equal(value, resumed['state_dict'][name]), name
-    # Optimizer (SGD momentum) and LR schedule.
-    buffers = straight['optimizer']['state']
-    for idx, slot in buffers.items():
-        assert torch.equal(
-            slot['momentum_buffer'],
-            resumed['optimizer']['state'][idx]['momentum_buffer']), idx
-    assert straight['param_schedulers'] == resumed['param_schedulers']
-    assert straight['optimizer']['param_groups'][0]['lr'] == \
-        resumed['optimizer']['param_groups'][0]['lr']
 
 
 @pytest.fixture
@@ -251,3 +231,25 @@ def test_sigterm_at_a_validation_iteration_loses_no_evaluation(tmp_path):
     cfg.resume = True
     Runner.from_cfg(cfg).train()
     assert len(knn_validations(tmp_path)) == 2  # at 3 and at 6
+
+
+@pytest.mark.parametrize('stop', [4, 8, 12])
+def test_a_mid_epoch_checkpoint_resumes_mid_epoch(run_tool, tmp_path, stop):
+    # Epochs of 8 batches, a checkpoint every 4: iter_4 and iter_12 are
+    # half-way through epochs 1 and 2; iter_8, written after the epoch's
+    # last batch, resumes into an empty rest of that epoch. topk=2 draws
+    # from torch's generator in the bank, so its state must be restored
+    # after the dataloader's seed is drawn, as it was.
+    cfg = small_config('epoch', 2, workers=0, topk=2)
+    cfg.merge_from_dict(dict(default_hooks=dict(checkpoint=dict(
+        by_epoch=False, interval=4, max_keep_ckpts=-1))))
+    config = write_config(cfg, tmp_path / 'mid.py')
+    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
+    run_tool('train.py', config, '--work-dir', straight)
+    run_tool('train.py', config, '--work-dir', resumed, '--resume',
+             straight / f'iter_{stop}.pth')
+    # The resumed run trains the rest of the epoch, not the whole epoch
+    # again: it ends at iteration 16 as the uninterrupted run did.
+    assert (resumed / 'last_checkpoint').read_text().endswith('iter_16.pth')
+    assert_identical(*(torch.load(run / 'iter_16.pth', weights_only=True)
+                       for run in (straight, resumed)))

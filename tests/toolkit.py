@@ -191,6 +191,28 @@ def write_config(cfg: Config, path) -> str:
     return path
 
 
+# -- training states --------------------------------------------------------
+def assert_identical(straight, resumed):
+    """Two checkpoints at one iteration hold the same training state."""
+    assert straight['meta']['iter'] == resumed['meta']['iter']
+    # Weights, BN statistics, and the support set: bank, pointer, fill
+    # count and labels.
+    state = straight['state_dict']
+    assert state.keys() == resumed['state_dict'].keys()
+    assert 'memory_bank.bank' in state and 'memory_bank.ptr' in state
+    for name, value in state.items():
+        assert torch.equal(value, resumed['state_dict'][name]), name
+    # Optimizer (SGD momentum) and LR schedule.
+    buffers = straight['optimizer']['state']
+    for idx, slot in buffers.items():
+        assert torch.equal(
+            slot['momentum_buffer'],
+            resumed['optimizer']['state'][idx]['momentum_buffer']), idx
+    assert straight['param_schedulers'] == resumed['param_schedulers']
+    assert straight['optimizer']['param_groups'][0]['lr'] == \
+        resumed['optimizer']['param_groups'][0]['lr']
+
+
 # -- files ------------------------------------------------------------------
 def flip_a_bit(checkpoint, member='data/0', at=64):
     """Flip one bit of a tensor's bytes in a torch checkpoint file, in

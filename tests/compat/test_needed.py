@@ -4,13 +4,16 @@ import pytest
 
 from nnclr_mm._compat import (
     atomic_checkpoint,
+    checkpoint_fit,
     collate_scope,
     cpu_amp,
+    mid_epoch_resume,
     train_data_size,
 )
 
 
-@pytest.mark.parametrize('fix', [atomic_checkpoint, collate_scope, cpu_amp,
+@pytest.mark.parametrize('fix', [atomic_checkpoint, checkpoint_fit,
+                                 collate_scope, cpu_amp, mid_epoch_resume,
                                  train_data_size],
                          ids=lambda fix: fix.__name__.rpartition('.')[2])
 @pytest.mark.parametrize('version, needed', [

@@ -28,6 +28,23 @@ class _RestoreBeforeFetch:
         return next(self.iterator)
 
 
+class _RestoreOnIter:
+    """A batch sampler's sampler that calls ``restore`` when the epoch's
+    first index is drawn, then hands the batch sampler its sampler back."""
+
+    def __init__(self, batch_sampler, restore: Callable[[], None]) -> None:
+        self.batch_sampler, self.restore = batch_sampler, restore
+        self.sampler = batch_sampler.sampler
+
+    def __iter__(self):
+        self.restore()
+        self.batch_sampler.sampler = self.sampler
+        return iter(self.sampler)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+
 def generator_states() -> dict:
     """The random-number generators of this process.
 
@@ -88,8 +105,9 @@ class RNGStateHook(Hook):
     therefore be saved from all ranks at once, as mmengine's hooks do.
 
     The states are applied at the first iteration after a resume (not
-    after ``load_from``), after the loop has replayed the data it skips,
-    which consumes random numbers of its own. Each rank gets its own
+    after ``load_from``), after what the stopped run had drawn before its
+    checkpoint: the batches an iteration loop replays, the dataloader seed
+    of an epoch resumed mid-way. Each rank gets its own
     states back; resumed with another number of processes, the ranks the
     checkpoint holds get theirs, the others keep their seeded generators,
     and a notice says so. CUDA states go to each process's current
@@ -157,8 +175,8 @@ class RNGStateHook(Hook):
         if runner.val_loop is None:
             return False
         if isinstance(loop, EpochBasedTrainLoop):
-            # A mid-epoch checkpoint resumes at the start of its epoch,
-            # whose end validates as usual.
+            # A mid-epoch checkpoint resumes within its epoch, whose end
+            # validates as usual.
             if loop.iter != loop.epoch * len(loop.dataloader):
                 return False
             done, last = loop.epoch, loop.max_epochs
@@ -181,6 +199,14 @@ class RNGStateHook(Hook):
             # IterBasedTrainLoop replays `iter` batches after this hook.
             loop.dataloader_iterator = _RestoreBeforeFetch(
                 loop, loop.iter, lambda: self._restore(runner))
+        elif (isinstance(loop, EpochBasedTrainLoop)
+              and loop.iter != loop.epoch * len(loop.dataloader)):
+            # Mid-epoch: the stopped run had drawn the epoch's dataloader
+            # seed before its checkpoint, the resumed one draws it when the
+            # loop starts the epoch, after this hook; restore after that.
+            batch_sampler = loop.dataloader.batch_sampler
+            batch_sampler.sampler = _RestoreOnIter(
+                batch_sampler, lambda: self._restore(runner))
         else:
             self._restore(runner)
 
