@@ -253,3 +253,35 @@ def test_a_mid_epoch_checkpoint_resumes_mid_epoch(run_tool, tmp_path, stop):
     assert (resumed / 'last_checkpoint').read_text().endswith('iter_16.pth')
     assert_identical(*(torch.load(run / 'iter_16.pth', weights_only=True)
                        for run in (straight, resumed)))
+
+
+@HOOKS.register_module(force=True)
+class StopInValidationHook(Hook):
+    """Stop the run, as a kill would, in the validation after iteration
+    ``at``."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None,
+                       outputs=None):
+        if runner.iter == self.at:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize('loop, iterations', [('epoch', 16), ('iter', 6)])
+def test_a_stop_in_the_final_validation_is_made_good_on_resume(
+        run_tool, tmp_path, loop, iterations):
+    cfg = small_config(loop, LENGTHS[loop][0], workers=0, validate=True)
+    config = write_config(cfg, tmp_path / 'cfg.py')
+    straight, stopped = tmp_path / 'straight', tmp_path / 'stopped'
+    run_tool('train.py', config, '--work-dir', straight)
+    cfg.custom_hooks.append(dict(type='StopInValidationHook', at=iterations))
+    with pytest.raises(KeyboardInterrupt):
+        run_tool('train.py', write_config(cfg, tmp_path / 'killed.py'),
+                 '--work-dir', stopped)
+    finals = knn_validations(straight)
+    assert len(finals) == 2 and knn_validations(stopped) == finals[:1]
+    # Training is over; the resumed run gives the final evaluation.
+    run_tool('train.py', config, '--work-dir', stopped, '--resume')
+    assert knn_validations(stopped) == finals

@@ -119,7 +119,9 @@ class RNGStateHook(Hook):
     them) and the random numbers it draws (dataloader seeds) would be
     missing from the resumed stream. So when the checkpoint was saved
     before a due validation, the resumed run runs it first, right after
-    restoring the generators, as the uninterrupted run did.
+    restoring the generators, as the uninterrupted run did; a run stopped
+    in its final validation gets it when resumed (resuming a finished run
+    repeats its final validation).
 
     Dataloader workers seed themselves: with ``persistent_workers=False``
     mmengine seeds them identically every epoch, so resumes are exact; with
@@ -182,10 +184,20 @@ class RNGStateHook(Hook):
             done, last = loop.epoch, loop.max_epochs
         else:
             done, last = loop.iter, loop.max_iters
-        if done == 0 or done >= last:
+        if done == 0 or done > last:
             return False
         loop._decide_current_val_interval()
-        return done >= loop.val_begin and done % loop.val_interval == 0
+        return done >= loop.val_begin and (done % loop.val_interval == 0
+                                           or done == last)
+
+    def before_train(self, runner) -> None:
+        loop = runner.train_loop
+        finished = (loop.epoch >= loop.max_epochs if isinstance(
+            loop, EpochBasedTrainLoop) else loop.iter >= loop.max_iters)
+        if self._pending is not None and loop.iter > 0 and finished:
+            # Nothing is left to train, so no epoch starts: restore now,
+            # which runs the final validation if the stopped run had not.
+            self._restore(runner)
 
     def before_train_epoch(self, runner) -> None:
         if self._pending is None:
