@@ -10,10 +10,12 @@ leaves a truncated ``iter_2.pth``, ``iter_1.pth`` already deleted, and
 The fix writes each local file to a temporary file beside it, flushes and
 fsyncs it and renames it over the target, so a file is either the old one
 or the complete new one; removes an old checkpoint only after its successor
-and ``last_checkpoint`` are complete; and lets ``--resume auto`` fall back
+and ``last_checkpoint`` are complete; lets ``--resume auto`` fall back
 to the newest intact checkpoint when the one ``last_checkpoint`` names is
 missing or unreadable, saying which it skipped and why (and removing the
-temporary file a killed write left behind).
+temporary file a killed write left behind); and, as a resumed run starts,
+removes the checkpoints a kill between writing the new one and removing
+the old one left beyond ``max_keep_ckpts``.
 """
 import builtins
 import functools
@@ -22,6 +24,7 @@ import io
 import logging
 import os
 import os.path as osp
+import re
 import tempfile
 import zipfile
 from typing import Callable, List, Optional, Tuple, Union
@@ -267,9 +270,60 @@ def _removal_after_save(save_with_step: Callable) -> Callable:
     return mark_wrapper(wrapper)
 
 
+def retire_leftovers(hook, runner) -> List[str]:
+    """Remove this run's checkpoints that ``hook`` (a ``CheckpointHook``)
+    no longer keeps: files named by its ``filename_tmpl`` in its local
+    ``out_dir``, older than the newest one it keeps and not kept. Newer
+    files, other names and other folders are never touched.
+
+    Args:
+        hook (CheckpointHook): The run's hook, after its ``before_train``
+            (which reads the kept steps from the resumed message hub).
+        runner (Runner): The resumed runner.
+
+    Returns:
+        list[str]: The removed files.
+    """
+    from mmengine.dist import is_main_process
+    from mmengine.fileio.backends import LocalBackend
+    kept = set(hook.keep_ckpt_ids) if hook.max_keep_ckpts > 0 else set()
+    if (not kept or runner.iter == 0 or not is_main_process()
+            or not isinstance(hook.file_backend, LocalBackend)
+            or not osp.isdir(hook.out_dir)):
+        return []
+    name = re.compile(r'(\d+)'.join(
+        map(re.escape, hook.filename_tmpl.split('{}'))))
+    removed = []
+    for entry in sorted(os.listdir(hook.out_dir)):
+        match = name.fullmatch(entry)
+        path = osp.join(hook.out_dir, entry)
+        if (match and int(match[1]) < max(kept)
+                and int(match[1]) not in kept and osp.isfile(path)):
+            os.remove(path)
+            removed.append(path)
+    return removed
+
+
+def _retiring_leftovers(before_train: Callable) -> Callable:
+    """Wrap ``CheckpointHook.before_train`` to :func:`retire_leftovers`."""
+
+    @functools.wraps(before_train)
+    def wrapper(self, runner) -> None:
+        from mmengine.logging import print_log
+        before_train(self, runner)
+        removed = retire_leftovers(self, runner)
+        if removed:
+            print_log(f'removed {", ".join(removed)}: beyond '
+                      f'max_keep_ckpts={self.max_keep_ckpts}, left by a run '
+                      'stopped before it retired them', logger='current')
+
+    return mark_wrapper(wrapper)
+
+
 def make_checkpoints_atomic() -> None:
     """Write checkpoints and ``last_checkpoint`` atomically, retire old
-    checkpoints after their successor, resume from the newest intact one."""
+    checkpoints after their successor, resume from the newest intact one
+    and retire what a stopped run left."""
     from mmengine.fileio.backends import LocalBackend
     from mmengine.hooks import CheckpointHook, checkpoint_hook
     from mmengine.runner import checkpoint
@@ -279,6 +333,9 @@ def make_checkpoints_atomic() -> None:
     save = CheckpointHook._save_checkpoint_with_step
     if not is_wrapper(save):
         CheckpointHook._save_checkpoint_with_step = _removal_after_save(save)
+    if not is_wrapper(CheckpointHook.before_train):
+        CheckpointHook.before_train = _retiring_leftovers(
+            CheckpointHook.before_train)
     # The hook writes last_checkpoint with the builtin open, in place.
     checkpoint_hook.open = _open_last_checkpoint_atomically
     if not is_wrapper(checkpoint.find_latest_checkpoint):

@@ -63,7 +63,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(
     assert os.listdir(tmp_path) == ['last_checkpoint']
 
 
-def tiny_runner(work_dir, fashion_mnist_root):
+def tiny_runner(work_dir, fashion_mnist_root, iterations=2):
     """NNCLR for a few iterations, a checkpoint after each, keeping one."""
     cfg = tiny_config(
         QUICKSTART, fashion_mnist_root, batch_size=8, **NO_VALIDATION,
@@ -71,7 +71,7 @@ def tiny_runner(work_dir, fashion_mnist_root):
         train_dataloader=dict(
             sampler=dict(type='InfiniteSampler', shuffle=True)),
         train_cfg=dict(_delete_=True, type='IterBasedTrainLoop',
-                       max_iters=2),
+                       max_iters=iterations),
         param_scheduler=[],
         default_hooks=dict(checkpoint=dict(by_epoch=False, interval=1,
                                            max_keep_ckpts=1)),
@@ -223,3 +223,28 @@ def test_resume_auto_removes_what_a_killed_write_left(tmp_path, said):
                                                            'iter_1.pth')
     assert not left.exists()
     assert f'removed {left}' in said[0]
+
+
+def test_checkpoints_a_stop_left_beyond_max_keep_are_retired_on_resume(
+        tmp_path, monkeypatch, fashion_mnist_root):
+    # Stopped after iter_2.pth and last_checkpoint were written, before
+    # iter_1.pth was removed.
+    def stop(self, path):
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalBackend, 'remove', stop)
+        with pytest.raises(Killed):
+            tiny_runner(tmp_path, fashion_mnist_root).train()
+    assert {'iter_1.pth', 'iter_2.pth'} <= set(os.listdir(tmp_path))
+    # Files of other names, and newer ones, are not the run's to remove.
+    others = ['iter_1.pth.bak', 'my_iter_1.pth', 'epoch_1.pth',
+              'best_loss_iter_1.pth', 'iter_9.pth']
+    for name in others:
+        (tmp_path / name).write_bytes(b'not ours')
+    resumed = tiny_runner(tmp_path, fashion_mnist_root, iterations=3)
+    resumed._resume = True
+    resumed.train()
+    assert sorted(p.name for p in tmp_path.iterdir()
+                  if p.suffix in ('.pth', '.bak')) == sorted(
+                      others + ['iter_3.pth'])
