@@ -4,8 +4,10 @@ import os
 import os.path as osp
 import pickle
 import re
+import shlex
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -13,12 +15,14 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
 from mmpretrain.registry import HOOKS
 from PIL import Image
 from toolkit import (
     NO_VALIDATION,
     QUICKSTART,
     ROOT,
+    load_config,
     run_tool_subprocess,
     tiny_config,
     tool_command,
@@ -328,3 +332,43 @@ def test_a_dataset_smaller_than_one_batch_is_named(tmp_path, sampler, says):
                        r'process\(es\), 10 each, and '
                        r'train_dataloader.batch_size is 16: ' + says):
         Runner.from_cfg(cfg).train()
+
+
+def test_the_divergence_advice_typed_as_printed_continues_finitely(
+        tmp_path):
+    # A learning rate typed 1000 times too high: the warm-up's first step
+    # is healthy, the second explodes the weights (finite, with a finite
+    # loss); the advice resumes from the healthy checkpoint at a tenth.
+    schedule = [dict(type='LinearLR', start_factor=1e-4, by_epoch=False,
+                     begin=0, end=6)]
+    config = write_config(tiny_config(
+        QUICKSTART, batch_size=16, **dict(ITERATIONS,
+                                          param_scheduler=schedule),
+        train_cfg=dict(_delete_=True, type='IterBasedTrainLoop',
+                       max_iters=8),
+        default_hooks=dict(checkpoint=dict(by_epoch=False, interval=1)),
+        model=dict(memory_bank=dict(size=64)),
+        custom_hooks=[dict(type='NNMemoryBankHook', warmup=16),
+                      *load_config(QUICKSTART).custom_hooks[1:]]),
+        tmp_path / 'cfg.py')
+    work = tmp_path / 'work'
+    first = run_tool_subprocess('train.py', config, '--work-dir', work,
+                                '--cfg-options',
+                                'optim_wrapper.optimizer.lr=10000')
+    assert first.returncode == 1
+    assert 'FloatingPointError: the weights exploded' in first.stderr
+    command = first.stderr.splitlines()[-1].strip()
+    assert command == (
+        f'python {ROOT}/tools/train.py {config} --work-dir {work} --resume '
+        f'{work}/iter_1.pth --cfg-options optim_wrapper.optimizer.lr=1000')
+    # Typed as printed, where `python` is the environment's.
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
+               + os.environ['PATH'])
+    second = subprocess.run(shlex.split(command), cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-3000:]
+    final = _load_checkpoint(str(work / 'iter_8.pth'))
+    # The lower rate in effect: the warm-up ends at it.
+    assert final['optimizer']['param_groups'][0]['lr'] == 1000
+    assert all(torch.isfinite(v.float()).all()
+               for v in final['state_dict'].values())

@@ -50,6 +50,7 @@ def test_plugin_keeps_every_mmpretrain_name_and_adds_its_own():
                      ('HOOKS', 'NNMemoryBankHook'),
                      ('HOOKS', 'RNGStateHook'),
                      ('HOOKS', 'InvalidLossHook'),
+                     ('HOOKS', 'ResumeLRHook'),
                      ('HOOKS', 'PreemptionCheckpointHook'),
                      ('DATASETS', 'OfflineFashionMNIST'),
                      ('LOOPS', 'KNNValLoop'),

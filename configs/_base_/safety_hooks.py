@@ -4,6 +4,7 @@
 custom_imports = dict(imports=['nnclr_mm'], allow_failed_imports=False)
 safety_hooks = [
     dict(type='RNGStateHook'),  # exact --resume
-    dict(type='InvalidLossHook'),  # stop at a NaN/inf loss
+    dict(type='ResumeLRHook'),  # --resume takes the config's lr
+    dict(type='InvalidLossHook'),  # stop at a NaN/inf loss or explosion
     dict(type='PreemptionCheckpointHook'),  # checkpoint on SIGTERM
 ]

@@ -2,11 +2,12 @@ from .hooks import (
     InvalidLossHook,
     NNMemoryBankHook,
     PreemptionCheckpointHook,
+    ResumeLRHook,
     RNGStateHook,
 )
 from .work_dir_lock import WorkDirBusyError, WorkDirLock
 
 __all__ = [
     'InvalidLossHook', 'NNMemoryBankHook', 'PreemptionCheckpointHook',
-    'RNGStateHook', 'WorkDirBusyError', 'WorkDirLock'
+    'ResumeLRHook', 'RNGStateHook', 'WorkDirBusyError', 'WorkDirLock'
 ]
