@@ -12,7 +12,8 @@ backbone's weights under the model's backbone first, wherever it sits
 ``ImageToImageRetriever``); then a checkpoint that holds less than half of
 the model's parameters by name and shape, or a tenth of them in another
 shape (another architecture), is refused, naming the file, the shares and
-the first mismatches, and a partial load says so in one line.
+the first mismatches, and a partial load says so in one line (instead
+of mmengine's key-by-key lists).
 """
 import functools
 import re
@@ -97,7 +98,8 @@ def fit_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
 
     Returns:
         tuple[dict, str]: The state dict to load, and a summary line when
-        some of the model's tensors stay as they are (else empty).
+        some of the model's tensors stay as they are or some of the file's
+        are not used (else empty).
 
     Raises:
         ValueError: If the file does not fit, naming it, the shares and the
@@ -123,12 +125,16 @@ def fit_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
             f'in the file but not matching: {unused}). Check that the file '
             'and the config are of the same model (a backbone alone loads '
             'too).')
-    summary = ''
+    summary = []
     if len(matched) < len(model_state):
-        summary = (f'loaded {len(matched)} of the {len(model_state)} tensors '
-                   f'of {type(model).__name__} from {filename}; the others '
-                   'keep their initialisation')
-    return state, summary
+        summary.append('the others keep their initialisation')
+    if len(matched) < len(state):
+        summary.append(f'{len(state) - len(matched)} tensors of the file '
+                       'are not used')
+    if summary:
+        summary.insert(0, f'loaded {len(matched)} of the {len(model_state)} '
+                       f'tensors of {type(model).__name__} from {filename}')
+    return state, '; '.join(summary)
 
 
 def _fit_and_load(load_to_model: Callable, model, checkpoint, filename,
@@ -148,7 +154,8 @@ def _fit_and_load(load_to_model: Callable, model, checkpoint, filename,
     state = OrderedDict(state)
     # BN layers read their version from it when loading.
     state._metadata = getattr(original, '_metadata', OrderedDict())
-    load_to_model(model, dict(state_dict=state), strict, logger, [])
+    # The summary says what mmengine would list key by key.
+    load_to_model(model, dict(state_dict=state), strict, 'silent', [])
     # The caller (resume) reads the rest of the checkpoint.
     return checkpoint
 

@@ -3,6 +3,7 @@ from typing import List
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.optim import OptimWrapper
 
 from ...registry import HOOKS
 
@@ -30,10 +31,12 @@ class ResumeLRHook(Hook):
     """
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        optimizer = getattr(runner.optim_wrapper, 'optimizer', None)
         saved = checkpoint.get('optimizer', {})
-        if optimizer is None or 'param_groups' not in saved:
-            return  # load_from, or several optimizers: left as saved
+        if (not isinstance(runner.optim_wrapper, OptimWrapper)
+                or 'param_groups' not in saved):
+            # Not training, no optimizer saved, or several optimizers.
+            return
+        optimizer = runner.optim_wrapper.optimizer
         # Not loaded yet: the groups are this run's, as configured.
         configured = _initial_lrs(optimizer.param_groups)
         restored = _initial_lrs(saved['param_groups'])
