@@ -11,7 +11,8 @@ and the samples one iteration takes (all ranks together) in the message
 hub, which every checkpoint saves. A resumed epoch then lets the sampler
 skip the samples already consumed (no image is loaded for them) and
 numbers its batches from where the stopped run was, so that hooks and logs
-see the same batch indices as an uninterrupted run. The number of
+see the same batch indices as an uninterrupted run; the loop's
+``resumed_batches`` says how many it skipped. The number of
 processes may change between stop and resume as long as the samples done
 make whole batches; the order of samples then follows the sampler's global
 order, as mmengine's samplers interleave ranks.
@@ -93,6 +94,8 @@ def _resuming_mid_epoch(run_epoch: Callable) -> Callable:
     @functools.wraps(run_epoch)
     def wrapper(self) -> None:
         skip = batches_done(self)
+        # Read by hooks that act differently within an epoch (RNGStateHook).
+        self.resumed_batches = skip
         if skip == 0:
             self.runner.message_hub.update_info(EPOCH_START, dict(
                 epoch=self.epoch, iter=self.iter,

@@ -179,7 +179,7 @@ class RNGStateHook(Hook):
         if isinstance(loop, EpochBasedTrainLoop):
             # A mid-epoch checkpoint resumes within its epoch, whose end
             # validates as usual.
-            if loop.iter != loop.epoch * len(loop.dataloader):
+            if getattr(loop, 'resumed_batches', 0):
                 return False
             done, last = loop.epoch, loop.max_epochs
         else:
@@ -211,11 +211,11 @@ class RNGStateHook(Hook):
             # IterBasedTrainLoop replays `iter` batches after this hook.
             loop.dataloader_iterator = _RestoreBeforeFetch(
                 loop, loop.iter, lambda: self._restore(runner))
-        elif (isinstance(loop, EpochBasedTrainLoop)
-              and loop.iter != loop.epoch * len(loop.dataloader)):
-            # Mid-epoch: the stopped run had drawn the epoch's dataloader
-            # seed before its checkpoint, the resumed one draws it when the
-            # loop starts the epoch, after this hook; restore after that.
+        elif getattr(loop, 'resumed_batches', 0):
+            # Mid-epoch (nnclr_mm's fix of EpochBasedTrainLoop): the stopped
+            # run had drawn the epoch's dataloader seed before its
+            # checkpoint, the resumed one draws it when the loop starts the
+            # epoch, after this hook; restore after that.
             batch_sampler = loop.dataloader.batch_sampler
             batch_sampler.sampler = _RestoreOnIter(
                 batch_sampler, lambda: self._restore(runner))
