@@ -21,7 +21,7 @@ from toolkit import (
     write_config,
 )
 
-from nnclr_mm._compat.atomic_checkpoint import find_resumable_checkpoint
+from nnclr_mm.engine.checkpoint_io import find_resumable_checkpoint
 
 ITERS = 48
 KILLS = 10

@@ -13,7 +13,7 @@ from toolkit import NO_VALIDATION, QUICKSTART, flip_a_bit, tiny_config
 
 import nnclr_mm  # noqa: F401  (applies the fix)
 from nnclr_mm._compat import atomic_checkpoint
-from nnclr_mm._compat.atomic_checkpoint import (
+from nnclr_mm.engine.checkpoint_io import (
     atomic_write,
     find_resumable_checkpoint,
 )

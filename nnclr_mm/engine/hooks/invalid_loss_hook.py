@@ -7,9 +7,9 @@ from typing import Iterator, List, Optional, Tuple
 import torch
 from mmengine.hooks import Hook
 
-from ..._compat.atomic_checkpoint import recorded_checkpoint
 from ..._validation import check_positive
 from ...registry import HOOKS
+from ..checkpoint_io import recorded_checkpoint
 
 #: The message hub's record of the weights' norm at the start of the run.
 _START_NORM = 'param_norm_start'

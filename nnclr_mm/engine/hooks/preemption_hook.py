@@ -8,8 +8,8 @@ from mmengine.dist import is_distributed, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from ..._compat.atomic_checkpoint import atomic_write
 from ...registry import HOOKS
+from ..checkpoint_io import atomic_write
 
 
 @HOOKS.register_module()
