@@ -106,7 +106,7 @@ def load_from_local(filename: str, map_location=None):
     """
     from mmengine.logging import print_log
 
-    from .atomic_checkpoint import unreadable_reason
+    from ..engine.checkpoint_io import unreadable_reason
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(
@@ -116,11 +116,10 @@ def load_from_local(filename: str, map_location=None):
     damage = None if legacy else unreadable_reason(filename)
     if damage is not None:
         raise RuntimeError(
-            f'cannot load checkpoint {filename}: it {damage}, so it is '
-            'damaged (a write that did not finish, a partial copy, a bit '
-            'flipped on disk) or not a checkpoint. Resume from another '
-            'checkpoint with --resume PATH (--resume auto picks the newest '
-            'intact one).')
+            f'cannot load checkpoint {filename}: it {damage}: a write that '
+            'did not finish, a partial copy, a bit flipped on disk, or not '
+            'a checkpoint at all. Resume from another checkpoint with '
+            '--resume PATH (--resume auto picks the newest intact one).')
     if legacy:
         print_log(f'{filename} could not be verified: torch\'s pre-zip '
                   'format holds no checksums', logger='current',
