@@ -16,12 +16,31 @@ from mmpretrain.utils import get_ori_model
 from nnclr_mm.engine.hooks.rng_state_hook import generator_states
 
 
+class _AfterSamplerIter:
+    """A batch sampler's sampler that calls ``then`` once the one it wraps
+    has started the epoch (``RNGStateHook`` restores there mid-epoch)."""
+
+    def __init__(self, batch_sampler, then) -> None:
+        self.batch_sampler, self.then = batch_sampler, then
+        self.sampler = batch_sampler.sampler
+
+    def __iter__(self):
+        iterator = iter(self.sampler)
+        self.batch_sampler.sampler = self.sampler
+        self.then()
+        return iterator
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+
 @HOOKS.register_module()
 class ResumedStateDumpHook(Hook):
-    """After a resume, as its first epoch starts (after ``RNGStateHook``
-    restored the generators), write the run's state to
-    ``work_dir/resumed_state.pth``: weights and buffers (the support set),
-    optimizer with loss scaler, and generators."""
+    """After a resume, once ``RNGStateHook`` has restored the generators
+    (as the first epoch starts, or mid-epoch when its first index is
+    drawn), write the run's state to ``work_dir/resumed_state.pth``:
+    weights and buffers (the support set), optimizer with loss scaler, and
+    generators."""
 
     priority = 'LOWEST'
 
@@ -32,6 +51,16 @@ class ResumedStateDumpHook(Hook):
         first, self.first_epoch = self.first_epoch, False
         if not first or runner.iter == 0:  # later epochs, or a fresh start
             return
+        loop = runner.train_loop
+        if getattr(loop, 'resumed_batches', 0):
+            batch_sampler = loop.dataloader.batch_sampler
+            batch_sampler.sampler = _AfterSamplerIter(
+                batch_sampler, lambda: self._dump(runner))
+        else:
+            self._dump(runner)
+
+    @staticmethod
+    def _dump(runner) -> None:
         state = dict(
             state_dict={k: v.detach().cpu() for k, v in
                         get_ori_model(runner.model).state_dict().items()},
