@@ -385,10 +385,19 @@ def test_resnet18_linear_benchmark(quickstart_checkpoint, fashion_mnist_root,
     from mmpretrain.apis import ImageClassificationInferencer
     classify = ImageClassificationInferencer(osp.join(ROOT, LINEAR_FMNIST),
                                              pretrained=probe)
-    result = classify(random_image(28, 28))[0]
+    image = random_image(28, 28)
+    result = classify(image)[0]
     from nnclr_mm.datasets import OfflineFashionMNIST
     classes = OfflineFashionMNIST.METAINFO['classes']
     assert result['pred_class'] == classes[result['pred_label']]
+    # And by its name in the model index, as the README shows (the
+    # metafile's Results give inference_model its task).
+    from mmpretrain.apis import inference_model
+    by_name = inference_model(
+        'resnet18_nnclr-5e-pre_linear-probe-1xb256-coslr-10e_fashion-mnist',
+        image, pretrained=probe)
+    assert by_name['pred_label'] == result['pred_label']
+    assert by_name['pred_score'] == pytest.approx(result['pred_score'])
 
 
 @pytest.mark.parametrize('kind', ['training', 'backbone-only'])
