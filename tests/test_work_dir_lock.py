@@ -31,26 +31,34 @@ def snapshot(folder):
     return {path: (s.st_size, s.st_mtime_ns) for path, s in stats.items()}
 
 
-def test_a_second_run_on_a_live_work_dir_is_refused(tmp_path,
-                                                      fashion_mnist_root):
+def start_training(tmp_path, fashion_mnist_root, workers=0):
+    """``tools/train.py`` of a tiny iteration-based run, started; returns
+    the process and its work dir once it has written a checkpoint."""
     cfg = write_config(tiny_config(
         QUICKSTART, fashion_mnist_root, batch_size=16, **NO_VALIDATION,
         train_cfg=dict(_delete_=True, type='IterBasedTrainLoop',
                        max_iters=ITERS),
         train_dataloader=dict(
+            num_workers=workers, persistent_workers=workers > 0,
             sampler=dict(type='InfiniteSampler', shuffle=True)),
         default_hooks=dict(checkpoint=dict(by_epoch=False, interval=1,
                                            max_keep_ckpts=1))),
         tmp_path / 'cfg.py')
     work = tmp_path / 'work'
-    first = subprocess.Popen(
+    process = subprocess.Popen(
         tool_command('train.py', cfg, '--work-dir', work), cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not (work / 'last_checkpoint').exists():
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    return process, cfg, work
+
+
+def test_a_second_run_on_a_live_work_dir_is_refused(tmp_path,
+                                                      fashion_mnist_root):
+    first, cfg, work = start_training(tmp_path, fashion_mnist_root)
     try:
-        # Pause the first run once it has a checkpoint: it keeps its lock.
-        while not (work / 'last_checkpoint').exists():
-            assert first.poll() is None, first.stderr.read()
-            time.sleep(0.05)
+        # Paused, the first run keeps its lock.
         first.send_signal(signal.SIGSTOP)
         holder = json.loads((work / 'run.lock').read_text())
         assert (holder['pid'], holder['host']) == (first.pid,
@@ -70,4 +78,14 @@ def test_a_second_run_on_a_live_work_dir_is_refused(tmp_path,
     assert (work / 'last_checkpoint').read_text() == str(final)
     assert torch.load(final, weights_only=True)['meta']['iter'] == ITERS
     # The lock died with the run: the same work dir is free again.
+    WorkDirLock(str(work)).acquire().release()
+
+
+def test_workers_of_a_killed_run_do_not_keep_the_lock(tmp_path,
+                                                     fashion_mnist_root):
+    # Dataloader workers are forked after the lock is taken and notice
+    # their parent's death only after a while; the lock is the parent's.
+    run, _, work = start_training(tmp_path, fashion_mnist_root, workers=2)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
     WorkDirLock(str(work)).acquire().release()

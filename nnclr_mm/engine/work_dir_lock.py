@@ -3,16 +3,19 @@
 Two runs on one work dir (the same command in a second terminal, a slurm
 job requeued while the first still runs) resume from each other's
 checkpoints, overwrite ``last_checkpoint`` and retire each other's files.
-A training run therefore holds an exclusive ``flock`` on
+A training run therefore holds an exclusive POSIX lock (``fcntl``) on
 ``WORK_DIR/run.lock`` for its whole life; the operating system releases it
 when the process ends in any way (SIGKILL included), so no stale lock is
-ever left to remove by hand. A second run is refused before it writes
-anything, naming the work dir and the holder's pid, host and command.
+ever left to remove by hand. A POSIX lock belongs to the process alone:
+dataloader workers it forks do not inherit it, so workers that outlive a
+killed run for a moment do not keep the next run out. A second run is
+refused before it writes anything, naming the work dir and the holder's
+pid, host and command.
 
-``flock`` works on local file systems and on NFS v4 (Linux emulates it
-with NFS byte-range locks); a file system without working locks (some
-FUSE mounts, Lustre mounted without ``flock``) makes the run go on with a
-warning that nothing guards the work dir.
+POSIX locks work on local file systems and on NFS (through the NFS lock
+protocol); a file system without working locks (some FUSE mounts, Lustre
+mounted without ``flock``) makes the run go on with a warning that nothing
+guards the work dir.
 """
 import errno
 import fcntl
@@ -27,6 +30,9 @@ from typing import Optional
 
 #: The lock file in the work dir.
 LOCK_FILE = 'run.lock'
+#: The lock files this process holds: a POSIX lock does not keep the
+#: process's own second attempt out, so this does.
+_HELD = set()
 
 
 class WorkDirBusyError(RuntimeError):
@@ -45,10 +51,10 @@ class WorkDirLock:
         >>> from nnclr_mm.engine import WorkDirBusyError, WorkDirLock
         >>> work_dir = tempfile.mkdtemp()
         >>> first = WorkDirLock(work_dir).acquire()
-        >>> try:
+        >>> try:  # another process is told the pid, host and command
         ...     WorkDirLock(work_dir).acquire()
         ... except WorkDirBusyError as error:
-        ...     print('in use by the run of pid' in str(error))
+        ...     print('in use by this process' in str(error))
         True
         >>> first.release()
         >>> WorkDirLock(work_dir).acquire().release()
@@ -71,9 +77,13 @@ class WorkDirLock:
         """
         from mmengine.logging import print_log
         os.makedirs(self.work_dir, exist_ok=True)
+        if osp.realpath(self.path) in _HELD:
+            raise WorkDirBusyError(
+                f'{self.work_dir} is in use by this process already; give '
+                'this run another work_dir.')
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
             if error.errno not in (errno.EAGAIN, errno.EACCES):
                 os.close(fd)
@@ -97,11 +107,14 @@ class WorkDirLock:
             command=' '.join(sys.argv))).encode())
         os.fsync(fd)
         self._fd = fd
+        _HELD.add(osp.realpath(self.path))
         return self
 
     def release(self) -> None:
         """Let the lock go (the lock file stays, naming the last holder)."""
         if self._fd is not None:
+            _HELD.discard(osp.realpath(self.path))
+            # Closing the file releases the lock.
             os.close(self._fd)
             self._fd = None
 
