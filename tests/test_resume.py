@@ -233,19 +233,28 @@ def test_sigterm_at_a_validation_iteration_loses_no_evaluation(tmp_path):
     assert len(knn_validations(tmp_path)) == 2  # at 3 and at 6
 
 
-@pytest.mark.parametrize('stop', [4, 8, 12])
-def test_a_mid_epoch_checkpoint_resumes_mid_epoch(run_tool, tmp_path, stop):
-    # Epochs of 8 batches, a checkpoint every 4: iter_4 and iter_12 are
-    # half-way through epochs 1 and 2; iter_8, written after the epoch's
-    # last batch, resumes into an empty rest of that epoch. topk=2 draws
-    # from torch's generator in the bank, so its state must be restored
-    # after the dataloader's seed is drawn, as it was.
+@pytest.fixture(scope='module')
+def mid_epoch_run(run_tool, tmp_path_factory):
+    """Epochs of 8 batches with a checkpoint every 4, run through: its
+    config and work dir. topk=2 draws from torch's generator in the bank,
+    so a resume must restore that state after the dataloader's seed is
+    drawn, as the uninterrupted run had."""
+    folder = tmp_path_factory.mktemp('mid_epoch')
     cfg = small_config('epoch', 2, workers=0, topk=2)
     cfg.merge_from_dict(dict(default_hooks=dict(checkpoint=dict(
         by_epoch=False, interval=4, max_keep_ckpts=-1))))
-    config = write_config(cfg, tmp_path / 'mid.py')
-    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
-    run_tool('train.py', config, '--work-dir', straight)
+    config = write_config(cfg, folder / 'mid.py')
+    run_tool('train.py', config, '--work-dir', folder / 'straight')
+    return config, folder / 'straight'
+
+
+@pytest.mark.parametrize('stop', [8, 12])
+def test_a_mid_epoch_checkpoint_resumes_mid_epoch(run_tool, tmp_path,
+                                                  mid_epoch_run, stop):
+    # iter_12 is half-way through epoch 2; iter_8, written after epoch 1's
+    # last batch, resumes into an empty rest of that epoch.
+    config, straight = mid_epoch_run
+    resumed = tmp_path / 'resumed'
     run_tool('train.py', config, '--work-dir', resumed, '--resume',
              straight / f'iter_{stop}.pth')
     # The resumed run trains the rest of the epoch, not the whole epoch
