@@ -157,6 +157,9 @@ def pixel_baseline(cfg: Config) -> dict:
     """The same evaluators on the preprocessed images themselves."""
     cfg = cfg.copy()
     cfg.work_dir = osp.join(osp.dirname(cfg.work_dir), 'pixels')
+    # mmengine keeps a runner's visualizer under its experiment name and
+    # timestamp: a run built in the same second must not get this one's.
+    cfg.experiment_name = 'pixels'
     runner = Runner.from_cfg(cfg)
     return dict(name='raw pixels', seed=None, epochs=0,
                 seconds_per_epoch=None, val_knn_top1=[],
