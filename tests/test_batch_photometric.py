@@ -1,0 +1,63 @@
+"""The batched colour adjustments equal mmcv's pillow backend (what
+mmpretrain's ColorJitter calls) image by image, pixel for pixel."""
+import mmcv
+import numpy as np
+import pytest
+import torch
+
+from nnclr_mm.models.utils.batch_photometric import (
+    adjust_brightness,
+    adjust_contrast,
+    adjust_saturation,
+    luma,
+)
+
+
+def images(n=16, size=24, seed=0):
+    """Random RGB images with smooth regions and saturated pixels."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randint(0, 256, (n, 3, size, size), generator=g)
+    ramp = torch.linspace(0, 255, size).expand(n, 3, size, size)
+    mixed = torch.where(torch.rand(n, 1, size, size, generator=g) < 0.5,
+                        noise.float(), ramp)
+    return mixed.round().to(torch.uint8)
+
+
+def mmcv_each(img, fn, factors):
+    """mmcv on each image: RGB tensor -> BGR array -> RGB tensor."""
+    out = []
+    for image, factor in zip(img, factors.tolist()):
+        bgr = image.permute(1, 2, 0).numpy()[..., ::-1].copy()
+        result = fn(bgr, factor)
+        out.append(torch.from_numpy(result[..., ::-1].copy()).permute(2, 0, 1))
+    return torch.stack(out)
+
+
+CASES = [
+    (adjust_brightness,
+     lambda img, f: mmcv.adjust_brightness(img, f, backend='pillow')),
+    (adjust_contrast,
+     lambda img, f: mmcv.adjust_contrast(img, f, backend='pillow')),
+    (adjust_saturation,
+     lambda img, f: mmcv.adjust_color(img, alpha=f, backend='pillow')),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Only use 'alpha'")
+@pytest.mark.parametrize('ours, reference', CASES,
+                         ids=['brightness', 'contrast', 'saturation'])
+def test_equals_mmcv_pillow_image_by_image(ours, reference):
+    img = images()
+    # The recipes' ranges (1 +- 0.8 at most), the ends, and extrapolation.
+    factors = torch.tensor([0.0, 0.2, 0.6, 0.999, 1.0, 1.2, 1.8, 2.5] * 2)
+    # Pillow's own arithmetic, so every pixel is equal, not only close.
+    assert torch.equal(ours(img, factors),
+                       mmcv_each(img, reference, factors))
+
+
+def test_luma_is_pillows():
+    from PIL import Image
+    img = images(n=2)
+    for image, gray in zip(img, luma(img)):
+        pil = Image.fromarray(image.permute(1, 2, 0).numpy()).convert('L')
+        assert np.array_equal(np.asarray(pil), gray[0].numpy())
