@@ -8,6 +8,7 @@ import torch
 from nnclr_mm.models.utils.batch_photometric import (
     adjust_brightness,
     adjust_contrast,
+    adjust_hue,
     adjust_saturation,
     luma,
 )
@@ -61,3 +62,14 @@ def test_luma_is_pillows():
     for image, gray in zip(img, luma(img)):
         pil = Image.fromarray(image.permute(1, 2, 0).numpy()).convert('L')
         assert np.array_equal(np.asarray(pil), gray[0].numpy())
+
+
+
+def test_hue_equals_mmcv_pillow_image_by_image():
+    # Pillow's HSV conversions in its float32 and float64 steps; the shift
+    # as mmcv's (numpy-2 fix: nnclr_mm._compat.mmcv_hue).
+    img = images(n=32)
+    factors = torch.linspace(-0.5, 0.5, 32)
+    expected = mmcv_each(
+        img, lambda im, f: mmcv.adjust_hue(im, f, backend='pillow'), factors)
+    assert torch.equal(adjust_hue(img, factors), expected)

@@ -1,12 +1,13 @@
-"""Pillow's colour adjustments on a batch of uint8 images, each image with
-its own factor, on any device.
+"""Pillow's colour adjustments (brightness, contrast, saturation, hue) on a
+batch of uint8 images, each image with its own factor, on any device.
 
 ``mmpretrain``'s ``ColorJitter`` with ``backend='pillow'`` (the pipelines
 of the Fashion-MNIST recipes) calls ``PIL.ImageEnhance`` one image at a
 time on the CPU. These functions compute what Pillow computes, in the
 same arithmetic, for a whole batch at once: Pillow's 8-bit luma
 (``(19595 R + 38470 G + 7471 B + 2**15) >> 16``), its rounded mean for
-contrast, and ``Image.blend``'s float32 interpolation truncated to uint8.
+contrast, ``Image.blend``'s float32 interpolation truncated to uint8, and
+its HSV conversions with their float32 and float64 steps.
 Images are ``(N, 3, H, W)`` uint8 tensors in RGB order; factors are one
 per image.
 """
@@ -98,3 +99,63 @@ def adjust_saturation(img: torch.Tensor,
         factor (Tensor): ``(N,)`` factors; 0 gives the luma.
     """
     return blend(luma(img), img, factor)
+
+
+def _rgb_to_hsv(img: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``convert('HSV')``: its float32 and float64 steps and its
+    truncations, on ``(N, 3, H, W)`` uint8 RGB."""
+    rgb = img.to(torch.int32)
+    r, g, b = rgb.unbind(1)
+    maxc, minc = rgb.amax(1), rgb.amin(1)
+    grey = maxc == minc
+    cr = (maxc - minc).to(torch.float32).masked_fill(grey, 1)
+    s = cr / maxc.to(torch.float32).clamp(min=1)
+    rc, gc, bc = ((maxc - c).to(torch.float32) / cr for c in (r, g, b))
+    # Pillow adds the float32 terms in double and stores a float32.
+    h = torch.where(
+        r == maxc, bc.double() - gc.double(),
+        torch.where(g == maxc, 2.0 + rc.double() - bc.double(),
+                    4.0 + gc.double() - rc.double())).float()
+    # ... and keeps the wrapped hue in a float32 too.
+    h = torch.fmod(h.double() / 6.0 + 1.0, 1.0).float().double()
+    uh = (h * 255.0).to(torch.int32).clamp(0, 255).masked_fill(grey, 0)
+    us = (s.double() * 255.0).to(torch.int32).clamp(0, 255).masked_fill(
+        grey, 0)
+    return torch.stack([uh, us, maxc], 1)
+
+
+def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
+    """Pillow's HSV to RGB conversion of int32 ``(N, 3, H, W)`` HSV."""
+    h, s, v = (c.double() for c in hsv.unbind(1))
+    sector = torch.floor(h.float().double() * 6.0 / 255.0)
+    f = h.float().double() * 6.0 / 255.0 - sector.float().double()
+    f = f.float().double()  # Pillow keeps the remainder in a float
+    fs = (s.float().double() / 255.0).float().double()
+    p = torch.round(v * (1.0 - fs)).clamp(0, 255)
+    q = torch.round(v * (1.0 - fs * f)).clamp(0, 255)
+    t = torch.round(v * (1.0 - fs * (1.0 - f))).clamp(0, 255)
+    i = sector.to(torch.int64) % 6
+    choices = torch.stack([
+        torch.stack([v, t, p], 1), torch.stack([q, v, p], 1),
+        torch.stack([p, v, t], 1), torch.stack([p, q, v], 1),
+        torch.stack([t, p, v], 1), torch.stack([v, p, q], 1)])
+    rgb = choices.gather(0, i[None, :, None].expand(1, -1, 3, -1, -1))[0]
+    grey = (s == 0)[:, None]
+    rgb = torch.where(grey, v[:, None].expand_as(rgb), rgb)
+    return rgb.to(torch.uint8)
+
+
+def adjust_hue(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """mmcv's ``adjust_hue(backend='pillow')`` per image: Pillow's HSV,
+    the hue channel shifted by ``int(factor * 255)`` modulo 256, and back.
+
+    Args:
+        img (Tensor): ``(N, 3, H, W)`` uint8 RGB images.
+        factor (Tensor): ``(N,)`` shifts in [-0.5, 0.5]; 0 keeps the hue.
+    """
+    hsv = _rgb_to_hsv(img)
+    # int() truncates toward zero, as mmcv's shift does.
+    shift = (factor.to(img.device, torch.float64) * 255).trunc().to(
+        torch.int32).reshape(-1, 1, 1)
+    hsv[:, 0] = (hsv[:, 0] + shift) % 256
+    return _hsv_to_rgb(hsv)
