@@ -10,7 +10,9 @@ from nnclr_mm.models.utils.batch_photometric import (
     adjust_contrast,
     adjust_hue,
     adjust_saturation,
+    grayscale,
     luma,
+    solarize,
 )
 
 
@@ -73,3 +75,22 @@ def test_hue_equals_mmcv_pillow_image_by_image():
     expected = mmcv_each(
         img, lambda im, f: mmcv.adjust_hue(im, f, backend='pillow'), factors)
     assert torch.equal(adjust_hue(img, factors), expected)
+
+
+@pytest.mark.parametrize('weights', [(0.114, 0.587, 0.2989), (1, 1, 1)])
+def test_grayscale_equals_mmcv_random_grayscale(weights):
+    from mmcv.transforms import RandomGrayscale
+    img = images(n=8)
+    transform = RandomGrayscale(prob=1.0, keep_channels=True,
+                                channel_weights=weights)
+    # mmcv's images are HxWxC in the same channel order as the weights.
+    expected = torch.stack([
+        torch.from_numpy(transform(dict(img=image.permute(1, 2, 0).numpy(
+        )))['img']).permute(2, 0, 1) for image in img])
+    assert torch.equal(grayscale(img, weights), expected)
+
+
+def test_solarize_equals_mmcv():
+    img = images(n=4)
+    expected = torch.from_numpy(mmcv.solarize(img.numpy(), thr=128))
+    assert torch.equal(solarize(img), expected)

@@ -159,3 +159,43 @@ def adjust_hue(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
         torch.int32).reshape(-1, 1, 1)
     hsv[:, 0] = (hsv[:, 0] + shift) % 256
     return _hsv_to_rgb(hsv)
+
+
+def grayscale(img: torch.Tensor, channel_weights) -> torch.Tensor:
+    """mmcv's ``RandomGrayscale`` applied to each image of a batch: the
+    weighted sum of the channels in float64, in channel order, truncated
+    to uint8 and repeated over the channels.
+
+    Args:
+        img (Tensor): ``(N, C, H, W)`` uint8 images.
+        channel_weights (Sequence[float]): One weight per channel, in the
+            images' channel order (mmcv's images are BGR); normalised to
+            sum 1 as mmcv does.
+
+    Examples:
+        >>> img = torch.tensor([10, 20, 30], dtype=torch.uint8)
+        >>> grayscale(img.reshape(1, 3, 1, 1), (1, 1, 1)).flatten()
+        tensor([20, 20, 20], dtype=torch.uint8)
+    """
+    weights = torch.tensor(channel_weights, dtype=torch.float64)
+    weights = (weights / weights.sum()).tolist()
+    channels = img.to(torch.float64).unbind(1)
+    # numpy adds the three products in channel order.
+    gray = channels[0] * weights[0]
+    for channel, weight in zip(channels[1:], weights[1:]):
+        gray = gray + channel * weight
+    return gray.to(torch.uint8)[:, None].expand_as(img).contiguous()
+
+
+def solarize(img: torch.Tensor, threshold: float = 128) -> torch.Tensor:
+    """mmcv's ``solarize``: values at or above ``threshold`` inverted.
+
+    Args:
+        img (Tensor): uint8 images.
+        threshold (float): The threshold. Defaults to 128.
+
+    Examples:
+        >>> solarize(torch.tensor([0, 127, 128, 255], dtype=torch.uint8))
+        tensor([  0, 127, 127,   0], dtype=torch.uint8)
+    """
+    return torch.where(img < threshold, img, 255 - img)
