@@ -10,6 +10,7 @@ from nnclr_mm.models.utils.batch_photometric import (
     adjust_contrast,
     adjust_hue,
     adjust_saturation,
+    gaussian_blur,
     grayscale,
     luma,
     solarize,
@@ -94,3 +95,17 @@ def test_solarize_equals_mmcv():
     img = images(n=4)
     expected = torch.from_numpy(mmcv.solarize(img.numpy(), thr=128))
     assert torch.equal(solarize(img), expected)
+
+
+def test_gaussian_blur_equals_pillow_image_by_image():
+    from PIL import Image, ImageFilter
+    img = images(n=12, size=32)
+    # The recipes' range (0.1 to 2.0) and beyond.
+    sigmas = torch.tensor([0.1, 0.3, 0.5, 0.77, 1.0, 1.234, 1.5, 1.9, 2.0,
+                           2.5, 3.0, 0.2])
+    expected = torch.stack([
+        torch.from_numpy(np.array(Image.fromarray(
+            image.permute(1, 2, 0).numpy()).filter(
+                ImageFilter.GaussianBlur(float(sigma))))).permute(2, 0, 1)
+        for image, sigma in zip(img, sigmas)])
+    assert torch.equal(gaussian_blur(img, sigmas), expected)

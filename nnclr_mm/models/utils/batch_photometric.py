@@ -1,13 +1,17 @@
-"""Pillow's colour adjustments (brightness, contrast, saturation, hue) on a
-batch of uint8 images, each image with its own factor, on any device.
+"""The photometric augmentations of the SSL pipelines (brightness,
+contrast, saturation, hue, grayscale, Gaussian blur, solarize) on a batch
+of uint8 images, each image with its own parameters, on any device.
 
 ``mmpretrain``'s ``ColorJitter`` with ``backend='pillow'`` (the pipelines
 of the Fashion-MNIST recipes) calls ``PIL.ImageEnhance`` one image at a
 time on the CPU. These functions compute what Pillow computes, in the
 same arithmetic, for a whole batch at once: Pillow's 8-bit luma
 (``(19595 R + 38470 G + 7471 B + 2**15) >> 16``), its rounded mean for
-contrast, ``Image.blend``'s float32 interpolation truncated to uint8, and
-its HSV conversions with their float32 and float64 steps.
+contrast, ``Image.blend``'s float32 interpolation truncated to uint8, its
+HSV conversions with their float32 and float64 steps, and its Gaussian
+blur as three box blurs per axis in 24-bit fixed point; grayscale and
+solarize as mmcv computes them. Each equals its CPU counterpart pixel for
+pixel (``tests/test_batch_photometric.py``).
 Images are ``(N, 3, H, W)`` uint8 tensors in RGB order; factors are one
 per image.
 """
@@ -199,3 +203,57 @@ def solarize(img: torch.Tensor, threshold: float = 128) -> torch.Tensor:
         tensor([  0, 127, 127,   0], dtype=torch.uint8)
     """
     return torch.where(img < threshold, img, 255 - img)
+
+
+def _box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
+    """Pillow's box radius of ``passes`` box blurs approximating a Gaussian
+    of standard deviation ``sigma`` (float32 and float64 steps as in C)."""
+    sigma = sigma.to(torch.float32)
+    sigma2 = sigma * sigma / passes
+    length = torch.sqrt(12.0 * sigma2.double() + 1.0).float()
+    whole = torch.floor((length.double() - 1.0) / 2.0).float()
+    frac = (2 * whole + 1) * (whole * (whole + 1) - 3 * sigma2)
+    frac = frac / (6 * (sigma2 - (whole + 1) * (whole + 1)))
+    return whole + frac
+
+
+def _box_blur_rows(img: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
+    """One of Pillow's horizontal box blurs, a radius per image: 24-bit
+    fixed-point weights, edge pixels repeated, rounded to uint8. ``img``
+    is float64 ``(N, C, H, W)`` holding integers."""
+    n, c, h, w = img.shape
+    whole = radius.to(torch.int64)
+    # (1 << 24) / (2 r + 1) in float32, truncated, as Pillow's UINT32.
+    ww = (torch.tensor(float(1 << 24), dtype=torch.float32) /
+          (radius.float() * 2 + 1)).to(torch.int64)
+    fw = ((1 << 24) - (whole * 2 + 1) * ww) // 2
+    reach = int(whole.max()) + 1
+    offsets = torch.arange(-reach, reach + 1, device=img.device)
+    taps = torch.where(offsets.abs()[None] <= whole[:, None], ww[:, None],
+                       torch.where(offsets.abs()[None] == whole[:, None] + 1,
+                                   fw[:, None], 0))
+    padded = torch.nn.functional.pad(
+        img.reshape(1, n * c, h, w), (reach, reach, 0, 0), mode='replicate')
+    kernel = taps.to(img).repeat_interleave(c, 0)[:, None, None, :]
+    bulk = torch.nn.functional.conv2d(padded, kernel, groups=n * c)
+    # Exact: every term is an integer below 2 ** 53.
+    return torch.floor((bulk.reshape(n, c, h, w) + (1 << 23)) / (1 << 24))
+
+
+def gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``ImageFilter.GaussianBlur(sigma)`` (what mmpretrain's
+    ``GaussianBlur`` calls) per image: three box blurs along rows, then
+    three along columns, in Pillow's fixed-point arithmetic.
+
+    Args:
+        img (Tensor): ``(N, C, H, W)`` uint8 images.
+        sigma (Tensor): ``(N,)`` standard deviations (Pillow's radius).
+    """
+    radius = _box_radius(sigma.to(img.device))
+    out = img.to(torch.float64)
+    for _ in range(3):
+        out = _box_blur_rows(out, radius)
+    out = out.transpose(2, 3)
+    for _ in range(3):
+        out = _box_blur_rows(out, radius)
+    return out.transpose(2, 3).to(torch.uint8).contiguous()
