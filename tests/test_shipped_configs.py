@@ -17,6 +17,7 @@ import torch
 from mmengine.config import Config
 from toolkit import (
     COMPARE,
+    DEVICE_AUG,
     KNN_FMNIST,
     KNN_IN1K,
     LIGHTLY,
@@ -40,7 +41,8 @@ from nnclr_mm.visualization import find_scalars, load_scalars
 
 def test_every_shipped_config_is_run_here():
     covered = {
-        PAPER, PAPER_FULL_NAME, LIGHTLY, QUICKSTART, LONGER, *COMPARE,
+        PAPER, PAPER_FULL_NAME, LIGHTLY, QUICKSTART, LONGER, DEVICE_AUG,
+        *COMPARE,
         *NN_VARIANTS_IN1K, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST, LINEAR_IN1K,
         RETRIEVAL_FMNIST, RETRIEVAL_IN1K
     }
@@ -343,7 +345,7 @@ def test_quickstart_trains_and_tests(quickstart_checkpoint,
                          random_image(28, 28))
 
 
-@pytest.mark.parametrize('config', [LONGER, *COMPARE])
+@pytest.mark.parametrize('config', [LONGER, DEVICE_AUG, *COMPARE])
 def test_compare_config_trains_and_tests(config, fashion_mnist_root,
                                          run_tool, tmp_path):
     checkpoint = train(run_tool, config, fashion_mnist_root,
