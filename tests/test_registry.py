@@ -47,6 +47,7 @@ def test_plugin_keeps_every_mmpretrain_name_and_adds_its_own():
                      ('MODELS', 'NNSiam'), ('MODELS', 'NNCLRNeck'),
                      ('MODELS', 'NNCLRHead'), ('MODELS', 'NNCLRLoss'),
                      ('MODELS', 'NNMemoryBank'),
+                     ('MODELS', 'DeviceAugDataPreprocessor'),
                      ('HOOKS', 'NNMemoryBankHook'),
                      ('HOOKS', 'RNGStateHook'),
                      ('HOOKS', 'InvalidLossHook'),
