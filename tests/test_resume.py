@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS
 from toolkit import (
+    DEVICE_AUG,
     NNBYOL,
     NNSIAM,
     NO_VALIDATION,
@@ -294,3 +295,12 @@ def test_a_stop_in_the_final_validation_is_made_good_on_resume(
     # Training is over; the resumed run gives the final evaluation.
     run_tool('train.py', config, '--work-dir', stopped, '--resume')
     assert knn_validations(stopped) == finals
+
+
+def test_resume_with_device_augmentation_is_bit_identical(run_tool,
+                                                          tmp_path):
+    # The augmentation parameters come from torch's CPU generator, which
+    # RNGStateHook restores.
+    straight, resumed = uninterrupted_and_resumed(
+        run_tool, tmp_path, 'epoch', 0, config=DEVICE_AUG)
+    assert_identical(straight, resumed)
