@@ -20,6 +20,8 @@ LONGER = 'configs/nnclr/nnclr_resnet18_1xb256-coslr-30e_fashion-mnist.py'
 #: The quickstart with its photometric augmentations on the device.
 DEVICE_AUG = ('configs/nnclr/'
               'nnclr_resnet18_1xb256-coslr-5e_device-aug_fashion-mnist.py')
+DEVICE_AUG_IN1K = ('configs/nnclr/'
+                   'nnclr_resnet50_8xb512-lars-coslr-1000e_device-aug_in1k.py')
 PAPER = 'configs/nnclr_r50.py'
 PAPER_FULL_NAME = ('configs/nnclr/'
                    'nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py')
