@@ -3,7 +3,10 @@
 # applies the same colour jitter and grayscale to the whole batch, each
 # image with its own parameters (the ranges and probabilities of
 # ../_base_/datasets/fashion_mnist_bs256_simclr.py).
-_base_ = './nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+_base_ = [
+    './nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py',
+    '../_base_/datasets/device_aug_colour.py',
+]
 
 view_pipeline = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.0),
@@ -14,11 +17,6 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
     dict(type='PackInputs'),
 ]))
-view_augments = [
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2,
-         hue=0.1, prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2,
-         channel_weights=(0.114, 0.587, 0.2989)),
-]
-data_preprocessor = dict(type='DeviceAugDataPreprocessor',
-                         view_augments=[view_augments, view_augments])
+data_preprocessor = dict(
+    type='DeviceAugDataPreprocessor',
+    view_augments=[_base_.colour_augments, _base_.colour_augments])

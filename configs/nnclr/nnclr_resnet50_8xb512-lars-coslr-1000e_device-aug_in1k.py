@@ -3,7 +3,10 @@
 # applies colour jitter, grayscale, blur (p = 1.0 / 0.1) and solarize
 # (p = 0 / 0.2) to the whole batch, each image with its own parameters
 # (the ranges and probabilities of mmpretrain's imagenet_bs32_byol.py).
-_base_ = './nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py'
+_base_ = [
+    './nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py',
+    '../_base_/datasets/device_aug_colour.py',
+]
 
 crop_flip = [
     dict(type='RandomResizedCrop', scale=224, interpolation='bicubic',
@@ -16,19 +19,13 @@ train_dataloader = dict(dataset=dict(pipeline=[
          transforms=[crop_flip, crop_flip]),
     dict(type='PackInputs'),
 ]))
-jitter_gray = [
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2,
-         hue=0.1, prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2,
-         channel_weights=(0.114, 0.587, 0.2989)),
-]
 data_preprocessor = dict(
     type='DeviceAugDataPreprocessor',
     view_augments=[
-        [*jitter_gray,
+        [*_base_.colour_augments,
          dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), prob=1.0),
          dict(type='Solarize', thr=128, prob=0.0)],
-        [*jitter_gray,
+        [*_base_.colour_augments,
          dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), prob=0.1),
          dict(type='Solarize', thr=128, prob=0.2)],
     ])
