@@ -5,6 +5,7 @@ import mmcv
 import pytest
 import torch
 from test_batch_photometric import images
+from toolkit import DEVICE_AUG, DEVICE_AUG_IN1K, QUICKSTART, load_config
 
 from nnclr_mm.models.utils import DeviceAugDataPreprocessor
 from nnclr_mm.models.utils import batch_photometric as photometric
@@ -125,27 +126,50 @@ def test_a_wrong_augment_is_named():
             view_augments=[[dict(type='Solarize', p=0.2)]])
 
 
-def test_the_device_aug_config_moves_the_photometric_transforms(tmp_path):
+def split_view(view):
+    """A pipeline view's CPU transforms (types) and its photometric ones
+    as DeviceAugDataPreprocessor steps."""
+    from nnclr_mm.models.utils.device_aug_preprocessor import AUGMENTS
+    cpu, device = [], []
+    for transform in view:
+        prob = transform.get('prob', 1.0)
+        if transform['type'] == 'RandomApply':
+            (transform, ) = transform['transforms']
+        if transform['type'] not in AUGMENTS:
+            cpu.append(transform['type'])
+            continue
+        step = {k: v for k, v in transform.items()
+                if k in AUGMENTS[transform['type']]}
+        step.update(type=transform['type'], prob=prob)
+        device.append({k: list(v) if isinstance(v, tuple) else v
+                       for k, v in step.items()})
+    return cpu, device
+
+
+def views(cfg):
+    multi = next(t for t in cfg.train_dataloader.dataset.pipeline
+                 if t['type'] == 'MultiView')
+    pipelines = multi['transforms']
+    return pipelines * 2 if len(pipelines) == 1 else pipelines
+
+
+@pytest.mark.parametrize('config, original', [
+    (DEVICE_AUG, QUICKSTART), *DEVICE_AUG_IN1K.items()])
+def test_a_device_aug_config_moves_its_recipe_s_photometric_transforms(
+        tmp_path, config, original):
     from mmengine.runner import Runner
-    from toolkit import DEVICE_AUG, QUICKSTART, load_config
-    cfg = load_config(DEVICE_AUG, work_dir=str(tmp_path))
-    steps = [t['type'] for t in
-             cfg.train_dataloader.dataset.pipeline[0]['transforms'][0]]
-    assert steps == ['RandomResizedCrop', 'RandomFlip']
-    # The quickstart's transforms with their parameters, per view.
-    _, _, apply_jitter, gray = load_config(
-        QUICKSTART).train_dataloader.dataset.pipeline[0]['transforms'][0]
-    jitter = apply_jitter['transforms'][0]
-    expected = [
-        dict(type='ColorJitter', prob=apply_jitter['prob'],
-             **{k: jitter[k]
-                for k in ('brightness', 'contrast', 'saturation', 'hue')}),
-        dict(type='RandomGrayscale', prob=gray['prob'],
-             channel_weights=list(gray['channel_weights']))
-    ]
+    cfg = load_config(config, work_dir=str(tmp_path))
+    before = [split_view(view) for view in views(load_config(original))]
+    after = [split_view(view) for view in views(cfg)]
+    # The workers keep the rest of each view (decode, crop, flip) ...
+    assert [cpu for cpu, _ in after] == [
+        [t for t in cpu if t != 'RandomFlip'] + ['RandomFlip']
+        for cpu, _ in before]
+    assert all(not device for _, device in after)
+    # ... and the preprocessor does the rest, with the same parameters.
     model = Runner.from_cfg(cfg).model
     assert isinstance(model.data_preprocessor, DeviceAugDataPreprocessor)
-    for view in model.data_preprocessor.view_augments:
-        assert [dict(a, **{k: list(v) for k, v in a.items()
-                           if isinstance(v, tuple)}) for a in view] == expected
-    assert len(model.data_preprocessor.view_augments) == 2
+    assert [[{k: list(v) if isinstance(v, tuple) else v
+              for k, v in step.items()} for step in view]
+            for view in model.data_preprocessor.view_augments] == [
+                device for _, device in before]

@@ -43,7 +43,7 @@ from nnclr_mm.visualization import find_scalars, load_scalars
 def test_every_shipped_config_is_run_here():
     covered = {
         PAPER, PAPER_FULL_NAME, LIGHTLY, QUICKSTART, LONGER, DEVICE_AUG,
-        DEVICE_AUG_IN1K, *COMPARE,
+        *DEVICE_AUG_IN1K, *COMPARE,
         *NN_VARIANTS_IN1K, KNN_FMNIST, KNN_IN1K, LINEAR_FMNIST, LINEAR_IN1K,
         RETRIEVAL_FMNIST, RETRIEVAL_IN1K
     }
@@ -254,7 +254,7 @@ def test_published_backbone_loads_into_torchvision(paper_checkpoint,
     torch.testing.assert_close(feats, expected)
 
 
-@pytest.mark.parametrize('config', [*NN_VARIANTS_IN1K, DEVICE_AUG_IN1K])
+@pytest.mark.parametrize('config', [*NN_VARIANTS_IN1K, *DEVICE_AUG_IN1K])
 def test_in1k_recipe_trains_and_tests(config, imagenet_root, run_tool,
                                       tmp_path):
     checkpoint = train(run_tool, config, imagenet_root, tmp_path / 'train')

@@ -18,10 +18,6 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QUICKSTART = 'configs/nnclr/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
 LONGER = 'configs/nnclr/nnclr_resnet18_1xb256-coslr-30e_fashion-mnist.py'
 #: The quickstart with its photometric augmentations on the device.
-DEVICE_AUG = ('configs/nnclr/'
-              'nnclr_resnet18_1xb256-coslr-5e_device-aug_fashion-mnist.py')
-DEVICE_AUG_IN1K = ('configs/nnclr/'
-                   'nnclr_resnet50_8xb512-lars-coslr-1000e_device-aug_in1k.py')
 PAPER = 'configs/nnclr_r50.py'
 PAPER_FULL_NAME = ('configs/nnclr/'
                    'nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py')
@@ -56,6 +52,18 @@ NN_VARIANTS_IN1K = [
     'configs/nnbyol/nnbyol_resnet50_16xb256-coslr-200e_in1k.py',
     'configs/nnsiam/nnsiam_resnet50_8xb32-coslr-100e_in1k.py',
 ]
+#: The recipes with their photometric augmentations on the device
+#: (DeviceAugDataPreprocessor), each with the recipe it changes.
+DEVICE_AUG = ('configs/nnclr/'
+              'nnclr_resnet18_1xb256-coslr-5e_device-aug_fashion-mnist.py')
+DEVICE_AUG_IN1K = {
+    'configs/nnclr/nnclr_resnet50_8xb512-lars-coslr-1000e_device-aug_in1k.py':
+    PAPER,
+    'configs/nnbyol/nnbyol_resnet50_16xb256-coslr-200e_device-aug_in1k.py':
+    NN_VARIANTS_IN1K[0],
+    'configs/nnsiam/nnsiam_resnet50_8xb32-coslr-100e_device-aug_in1k.py':
+    NN_VARIANTS_IN1K[1],
+}
 
 
 # -- devices ----------------------------------------------------------------

@@ -5,7 +5,7 @@
 # ../_base_/datasets/fashion_mnist_bs256_simclr.py).
 _base_ = [
     './nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py',
-    '../_base_/datasets/device_aug_colour.py',
+    '../_base_/datasets/device_aug.py',
 ]
 
 view_pipeline = [
