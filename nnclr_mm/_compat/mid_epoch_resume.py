@@ -96,16 +96,13 @@ def _resuming_mid_epoch(run_epoch: Callable) -> Callable:
         skip = batches_done(self)
         # Read by hooks that act differently within an epoch (RNGStateHook).
         self.resumed_batches = skip
-        if skip == 0:
-            self.runner.message_hub.update_info(EPOCH_START, dict(
-                epoch=self.epoch, iter=self.iter,
-                samples_per_iter=_samples_per_iter(self)))
-            return run_epoch(self)
-        # Recorded anew for this run's batch size: a second stop in this
-        # epoch resumes from here too.
+        # A resumed epoch is recorded anew for this run's batch size, so a
+        # second stop in it resumes from here too.
         self.runner.message_hub.update_info(EPOCH_START, dict(
             epoch=self.epoch, iter=self.iter - skip,
             samples_per_iter=_samples_per_iter(self)))
+        if skip == 0:
+            return run_epoch(self)
         batch_sampler = self.dataloader.batch_sampler
         sampler = batch_sampler.sampler
         batch_sampler.sampler = _SkipFirst(sampler,
