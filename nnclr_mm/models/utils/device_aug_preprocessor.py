@@ -141,9 +141,9 @@ class DeviceAugDataPreprocessor(SelfSupDataPreprocessor):
                     continue
                 rows = ((order[:, position] == kind) & chosen).nonzero()[:, 0]
                 if len(rows):
+                    on_device = rows.to(img.device)
                     out = out.index_copy(
-                        0, rows.to(img.device),
-                        op(out[rows.to(img.device)], factor[rows]))
+                        0, on_device, op(out[on_device], factor[rows]))
         return out.flip(1)
 
     def _randomgrayscale(self, img, prob=0.1,
@@ -159,9 +159,10 @@ class DeviceAugDataPreprocessor(SelfSupDataPreprocessor):
         rows = chosen.nonzero()[:, 0]
         if not len(rows):
             return img
-        rows_dev = rows.to(img.device)
+        on_device = rows.to(img.device)
         return img.index_copy(
-            0, rows_dev, photometric.gaussian_blur(img[rows_dev], sigma[rows]))
+            0, on_device,
+            photometric.gaussian_blur(img[on_device], sigma[rows]))
 
     def _solarize(self, img, thr=128, prob=0.5):
         chosen = _applies(img.shape[0], prob)
