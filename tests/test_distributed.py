@@ -234,6 +234,14 @@ def dist_train(config, work_dir, *args):
                                work_dir, *args, env=env)
 
 
+def train_one_process(config, work_dir, *args):
+    """``tools/train.py`` of a :func:`launch_config` in one CPU process."""
+    return run_tool_subprocess(
+        'train.py', config, '--work-dir', work_dir, *args,
+        env=dict(CPU_ONLY, PYTHONPATH=os.pathsep.join(
+            [ROOT, osp.join(ROOT, 'tests')])))
+
+
 def test_dist_train_on_cpu_and_resume_restores_the_bank(tmp_path):
     config = write_config(launch_config(), tmp_path / 'launch.py')
     work_dir = tmp_path / 'work'
@@ -280,11 +288,8 @@ def test_dist_train_on_cpu_and_resume_restores_the_bank(tmp_path):
 
     # One process resumes a checkpoint of two, and says what it restored.
     single = tmp_path / 'single'
-    run = run_tool_subprocess(
-        'train.py', config, '--work-dir', single, '--resume',
-        work_dir / 'epoch_1.pth', *one_more,
-        env=dict(CPU_ONLY, PYTHONPATH=os.pathsep.join(
-            [ROOT, osp.join(ROOT, 'tests')])))
+    run = train_one_process(config, single, '--resume',
+                            work_dir / 'epoch_1.pth', *one_more)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert ('holds the random-number generators of 2 process(es), this '
             'run has 1') in run.stdout + run.stderr
@@ -321,10 +326,7 @@ def test_a_mid_epoch_checkpoint_of_two_processes_resumes_mid_epoch(
     # One process resumes the same checkpoint: the 64 images the two had
     # trained on in epoch 2 are 4 of its steps, and the 4 left end it.
     single = tmp_path / 'single'
-    run = run_tool_subprocess(
-        'train.py', config, '--work-dir', single, '--resume',
-        straight / 'iter_6.pth', *options,
-        env=dict(CPU_ONLY, PYTHONPATH=os.pathsep.join(
-            [ROOT, osp.join(ROOT, 'tests')])))
+    run = train_one_process(config, single, '--resume',
+                            straight / 'iter_6.pth', *options)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert (single / 'last_checkpoint').read_text().endswith('iter_10.pth')
