@@ -9,9 +9,9 @@ same arithmetic, for a whole batch at once: Pillow's 8-bit luma
 (``(19595 R + 38470 G + 7471 B + 2**15) >> 16``), its rounded mean for
 contrast, ``Image.blend``'s float32 interpolation truncated to uint8, its
 HSV conversions with their float32 and float64 steps, and its Gaussian
-blur as three box blurs per axis in 24-bit fixed point; grayscale and
-solarize as mmcv computes them. Each equals its CPU counterpart pixel for
-pixel (``tests/test_batch_photometric.py``).
+blur as three box blurs per axis in 24-bit fixed point (int32 here, fast
+on any GPU); grayscale and solarize as mmcv computes them. Each equals
+its CPU counterpart pixel for pixel (``tests/test_batch_photometric.py``).
 Images are ``(N, 3, H, W)`` uint8 tensors in RGB order; factors are one
 per image.
 """
@@ -128,6 +128,11 @@ def _rgb_to_hsv(img: torch.Tensor) -> torch.Tensor:
     return torch.stack([uh, us, maxc], 1)
 
 
+#: For R, G and B, which of (v, p, q, t) Pillow's HSV to RGB takes in each
+#: of the six hue sectors.
+_HSV_SECTORS = ((0, 2, 1, 1, 3, 0), (3, 0, 0, 2, 1, 1), (1, 1, 3, 0, 0, 2))
+
+
 def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     """Pillow's HSV to RGB conversion of int32 ``(N, 3, H, W)`` HSV."""
     h, s, v = (c.double() for c in hsv.unbind(1))
@@ -138,15 +143,14 @@ def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     p = torch.round(v * (1.0 - fs)).clamp(0, 255)
     q = torch.round(v * (1.0 - fs * f)).clamp(0, 255)
     t = torch.round(v * (1.0 - fs * (1.0 - f))).clamp(0, 255)
-    i = sector.to(torch.int64) % 6
-    choices = torch.stack([
-        torch.stack([v, t, p], 1), torch.stack([q, v, p], 1),
-        torch.stack([p, v, t], 1), torch.stack([p, q, v], 1),
-        torch.stack([t, p, v], 1), torch.stack([v, p, q], 1)])
-    rgb = choices.gather(0, i[None, :, None].expand(1, -1, 3, -1, -1))[0]
+    sector = sector.to(torch.int64) % 6
+    # Pillow's switch: each channel takes one of v, p, q, t by sector.
+    candidates = torch.stack([v, p, q, t]).to(torch.uint8)
+    table = torch.tensor(_HSV_SECTORS, device=hsv.device)
+    rgb = torch.stack([candidates.gather(0, row[sector][None])[0]
+                       for row in table], 1)
     grey = (s == 0)[:, None]
-    rgb = torch.where(grey, v[:, None].expand_as(rgb), rgb)
-    return rgb.to(torch.uint8)
+    return torch.where(grey, hsv[:, 2:].to(torch.uint8), rgb)
 
 
 def adjust_hue(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -217,27 +221,40 @@ def _box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
     return whole + frac
 
 
-def _box_blur_rows(img: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
-    """One of Pillow's horizontal box blurs, a radius per image: 24-bit
-    fixed-point weights, edge pixels repeated, rounded to uint8. ``img``
-    is float64 ``(N, C, H, W)`` holding integers."""
-    n, c, h, w = img.shape
+def _box_blur(img: torch.Tensor, radius: torch.Tensor,
+              dim: int) -> torch.Tensor:
+    """One of Pillow's box blurs along ``dim`` (3: rows, 2: columns), a
+    radius per image: 24-bit fixed-point weights, edge pixels repeated,
+    rounded. ``img`` is int32 ``(N, C, H, W)`` in [0, 255]."""
+    shape = (-1, 1, 1, 1)
     whole = radius.to(torch.int64)
     # (1 << 24) / (2 r + 1) in float32, truncated, as Pillow's UINT32.
-    ww = (torch.tensor(float(1 << 24), dtype=torch.float32) /
+    ww = (torch.tensor(float(1 << 24), dtype=torch.float32,
+                       device=img.device) /
           (radius.float() * 2 + 1)).to(torch.int64)
     fw = ((1 << 24) - (whole * 2 + 1) * ww) // 2
     reach = int(whole.max()) + 1
-    offsets = torch.arange(-reach, reach + 1, device=img.device)
-    taps = torch.where(offsets.abs()[None] <= whole[:, None], ww[:, None],
-                       torch.where(offsets.abs()[None] == whole[:, None] + 1,
-                                   fw[:, None], 0))
-    padded = torch.nn.functional.pad(
-        img.reshape(1, n * c, h, w), (reach, reach, 0, 0), mode='replicate')
-    kernel = taps.to(img).repeat_interleave(c, 0)[:, None, None, :]
-    bulk = torch.nn.functional.conv2d(padded, kernel, groups=n * c)
-    # Exact: every term is an integer below 2 ** 53.
-    return torch.floor((bulk.reshape(n, c, h, w) + (1 << 23)) / (1 << 24))
+    size = img.shape[dim]
+    pad = [0, 0, 0, 0]
+    pad[(3 - dim) * 2:(3 - dim) * 2 + 2] = [reach, reach]
+    padded = torch.nn.functional.pad(img, pad, mode='replicate')
+    # The integer sums of the whole-weight window and of its two edge
+    # pixels (fractional weight), per image.
+    window = padded.narrow(dim, reach, size).clone()
+    edges = torch.zeros_like(window)
+    for d in range(1, reach + 1):
+        pair = (padded.narrow(dim, reach - d, size) +
+                padded.narrow(dim, reach + d, size))
+        window.addcmul_(pair, (d <= whole).to(img.dtype).reshape(shape))
+        edges.addcmul_(pair, (d == whole + 1).to(img.dtype).reshape(shape))
+    # (ww * window + fw * edges + 2**23) >> 24, exact in int32: the
+    # weights split into 12-bit halves, the low part carried into the
+    # high one (its last 12 bits cannot reach bit 24).
+    high = (window * (ww >> 12).to(img.dtype).reshape(shape) +
+            edges * (fw >> 12).to(img.dtype).reshape(shape))
+    low = (window * (ww & 4095).to(img.dtype).reshape(shape) +
+           edges * (fw & 4095).to(img.dtype).reshape(shape) + (1 << 23))
+    return (high + (low >> 12)) >> 12
 
 
 def gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -250,10 +267,7 @@ def gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         sigma (Tensor): ``(N,)`` standard deviations (Pillow's radius).
     """
     radius = _box_radius(sigma.to(img.device))
-    out = img.to(torch.float64)
-    for _ in range(3):
-        out = _box_blur_rows(out, radius)
-    out = out.transpose(2, 3)
-    for _ in range(3):
-        out = _box_blur_rows(out, radius)
-    return out.transpose(2, 3).to(torch.uint8).contiguous()
+    out = img.to(torch.int32)  # integers: no float64, fast on any GPU
+    for dim in (3, 3, 3, 2, 2, 2):
+        out = _box_blur(out, radius, dim)
+    return out.to(torch.uint8)
