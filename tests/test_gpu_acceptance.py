@@ -11,8 +11,8 @@ from toolkit import ROOT, run_tool_subprocess
 
 #: The checks of tools/gpu/acceptance.py, in its order.
 CHECKS = ['environment', 'train_amp_resume', 'units',
-          'checkpoint_portability', 'benchmark', 'dist_train', 'methods_amp',
-          'exact_resume']
+          'checkpoint_portability', 'benchmark', 'device_aug', 'dist_train',
+          'methods_amp', 'exact_resume']
 
 
 def test_prepare_then_rehearse_writes_a_passing_report(tmp_path):
@@ -48,3 +48,7 @@ def test_prepare_then_rehearse_writes_a_passing_report(tmp_path):
     assert lookup['chunked_ms'] > 0 and lookup['dense_ms'] > 0
     (knn, ) = bench['knn']
     assert knn['bank'] == 4096 and knn['ms_per_1000_queries'] > 0
+    device_aug = report['checks'][CHECKS.index('device_aug')]['measured']
+    assert device_aug['equivalence']['failures'] == 0
+    assert [row['where'].split(',')[0] for row in device_aug['cost']] == [
+        'mmcv transforms', 'DeviceAugDataPreprocessor']

@@ -19,12 +19,23 @@ knn:    the kNN evaluation's classification (KNNValLoop's float16 bank on
         its 50,000 queries, k = 200), time and peak memory beyond the
         bank, with the default similarity block and, on a GPU, a 32 times
         larger one; smaller and float32 on the CPU.
-data:   two-view augmentation throughput (images/s) of the quickstart's
-        SimCLR pipeline and of BYOL's 224 px pipeline, pillow vs cv2.
+loader: images/s (two views each) of the paper recipe's training
+        pipeline (BYOL's, pillow and cv2), of decoding alone, of decoding,
+        cropping and flipping, and of what its device-aug config leaves to
+        the workers, on 500 x 375 JPEG files: in one process (per core)
+        and through a DataLoader with 1..N workers.
+device-aug: time per sample (two views) of the paper recipe's
+        photometric augmentations: mmcv's transforms image by image on one
+        core, DeviceAugDataPreprocessor on a batch on the CPU and the GPU.
+lightly: a training step of the lightly-recipe config against lightly's
+        own NNCLR example on the same images, interleaved, with
+        channels_last off (as shipped) and on; needs lightly.
 e2e:    quickstart training samples/s, data loading included.
 Nothing here is asserted: numbers are recorded (docs/benchmarks.md), not
 tested.
 """
+import copy
+import functools
 import json
 import multiprocessing
 import os.path as osp
@@ -273,43 +284,281 @@ def bench_knn(bank_size, dim, num_queries, batch, dtype, chunks, k=200):
     return rows
 
 
-# -- data ------------------------------------------------------------------
-def bench_pipeline(pipeline, images, repeats):
+# -- loader ----------------------------------------------------------------
+PAPER = osp.join(CONFIGS, 'nnclr',
+                 'nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py')
+PAPER_DEVICE_AUG = osp.join(
+    CONFIGS, 'nnclr',
+    'nnclr_resnet50_8xb512-lars-coslr-1000e_device-aug_in1k.py')
+
+
+def write_jpegs(folder: str, count: int, size=(500, 375)) -> list:
+    """``count`` JPEG files of ImageNet's typical size: smooth colour
+    fields with noise, so that decoding costs what a photo's does."""
+    from PIL import Image
+    rng = np.random.RandomState(0)
+    paths = []
+    for i in range(count):
+        field = Image.fromarray(rng.randint(0, 256, (12, 16, 3), np.uint8))
+        img = np.asarray(field.resize(size, Image.BICUBIC), np.int16)
+        img = img + rng.randint(-24, 25, img.shape)
+        paths.append(osp.join(folder, f'{i:04d}.jpg'))
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(
+            paths[-1], quality=90)
+    return paths
+
+
+def loader_pipelines() -> dict:
+    """The paper recipe's training pipeline and what its device-aug variant
+    leaves to the workers, from the shipped configs."""
+    from mmengine.config import Config
+    paper = Config.fromfile(PAPER).train_dataloader.dataset.pipeline
+    device_aug = Config.fromfile(
+        PAPER_DEVICE_AUG).train_dataloader.dataset.pipeline
+    cv2 = copy.deepcopy(paper)
+    for view in cv2[1]['transforms']:
+        for t in view:
+            for inner in (t, *t.get('transforms', [])):
+                if 'backend' in inner or inner['type'] == 'RandomResizedCrop':
+                    inner['backend'] = 'cv2'
+    return {
+        'decode only': paper[:1],
+        'decode + crop + flip': device_aug[:-1],
+        'device-aug workers (+ pack to uint8)': device_aug,
+        'paper (BYOL two views), pillow': paper,
+        'paper (BYOL two views), cv2': cv2,
+    }
+
+
+def _compose(pipeline):
     from mmcv.transforms import Compose
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        transform = Compose(pipeline)
+        return Compose(pipeline)
+
+
+class _Files(torch.utils.data.Dataset):
+
+    def __init__(self, paths, pipeline):
+        self.paths, self.pipeline = paths, pipeline
+        self.transform = None
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        if self.transform is None:  # built in the worker
+            self.transform = _compose(self.pipeline)
+        return self.transform(dict(img_path=self.paths[index]))
+
+
+def _count(batch):
+    return len(batch)
+
+
+def bench_loader(images: int, workers: list) -> list:
+    """Images per second (both views) of each pipeline: in one process
+    (per core), and through a DataLoader with each number of workers."""
+    import tempfile
+    rows = []
+    with tempfile.TemporaryDirectory(prefix='bench_loader_') as folder:
+        paths = write_jpegs(folder, images)
+        for name, pipeline in loader_pipelines().items():
+            transform = _compose(pipeline)
+            np.random.seed(0)
+            transform(dict(img_path=paths[0]))  # warm-up
+            start = time.perf_counter()
+            for path in paths:
+                transform(dict(img_path=path))
+            row = dict(pipeline=name, images_per_s_per_core=round(
+                len(paths) / (time.perf_counter() - start), 1))
+            for num in workers:
+                loader = torch.utils.data.DataLoader(
+                    _Files(paths * 4, pipeline), batch_size=len(paths) // 4,
+                    num_workers=num, collate_fn=_count)
+                batches = iter(loader)
+                seen = next(batches)  # workers started and warm
+                start = time.perf_counter()
+                seen = sum(batches)
+                row[f'workers_{num}_images_per_s'] = round(
+                    seen / (time.perf_counter() - start), 1)
+            rows.append(row)
+    return rows
+
+
+# -- device-aug ------------------------------------------------------------
+def photometric_transforms(pipeline) -> list:
+    """Each view's transforms of ``pipeline`` after its crop and flip: what
+    DeviceAugDataPreprocessor takes over."""
+    return [[t for t in view
+             if t['type'] not in ('RandomResizedCrop', 'RandomFlip')]
+            for view in pipeline[1]['transforms']]
+
+
+def bench_device_aug(batch: int, repeats: int) -> list:
+    """Time per sample (both views) of the paper recipe's photometric
+    augmentations: mmcv's transforms, image by image on one core, against
+    DeviceAugDataPreprocessor on the whole batch, on the CPU and, when
+    there is one, the GPU."""
+    import tempfile
+
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from ..registry import MODELS
+    cfg = Config.fromfile(PAPER_DEVICE_AUG)
+    with tempfile.TemporaryDirectory(prefix='bench_aug_') as folder:
+        paths = write_jpegs(folder, min(batch, 32))
+        crop = _compose(cfg.train_dataloader.dataset.pipeline)
+        packed = [crop(dict(img_path=p))['inputs'] for p in paths]
+    views = [torch.stack([packed[i % len(packed)][v]
+                          for i in range(batch)]) for v in range(2)]
+    rows = []
+    mmcv = [_compose(view) for view in photometric_transforms(
+        Config.fromfile(PAPER).train_dataloader.dataset.pipeline)]
+    hwc = [[v[i].permute(1, 2, 0).numpy().copy() for i in range(len(paths))]
+           for v in views]
     np.random.seed(0)
     start = time.perf_counter()
     for _ in range(repeats):
-        for img in images:
-            transform(dict(img=img.copy()))
-    return len(images) * repeats / (time.perf_counter() - start)
-
-
-def bench_data(repeats):
-    from mmengine.config import Config
-    cfg = Config.fromfile(QUICKSTART)
-    rng = np.random.RandomState(0)
-    small = [rng.randint(0, 256, (28, 28, 3), np.uint8) for _ in range(64)]
-    large = [rng.randint(0, 256, (375, 500, 3), np.uint8) for _ in range(8)]
-    # The paper config inherits BYOL's pipeline from mmpretrain.
-    byol = Config.fromfile(osp.join(CONFIGS, 'nnclr_r50.py'))
-    rows = [dict(pipeline='quickstart SimCLR, 28 -> 32 px, pillow',
-                 images_per_s_per_core=round(
-                     bench_pipeline(cfg.train_pipeline, small, repeats), 1))]
-    for backend in ('pillow', 'cv2'):
-        pipeline = byol.train_pipeline[1:]  # decoded images, no file I/O
-        for views in pipeline[0]['transforms']:
-            for t in views:
-                if 'backend' in t or t['type'] in ('RandomResizedCrop', ):
-                    t['backend'] = backend
-                for inner in t.get('transforms', []):
-                    inner['backend'] = backend
+        for v, transform in enumerate(mmcv):
+            for img in hwc[v]:
+                transform(dict(img=img.copy()))
+    per_sample = (time.perf_counter() - start) / (repeats * len(paths))
+    rows.append(dict(where='mmcv transforms, CPU, one core',
+                     ms_per_sample=round(1000 * per_sample, 3)))
+    with DefaultScope.overwrite_default_scope('nnclr_mm'):
+        pre = MODELS.build(cfg.data_preprocessor)
+    devices = [torch.device('cpu')] + (
+        [torch.device('cuda')] if torch.cuda.is_available() else [])
+    for dev in devices:
+        pre.to(dev)
+        on_device = [v.to(dev) for v in views]
+        cuda = dev.type == 'cuda'
+        times = []
+        for step in range(repeats + 1):  # the first is warm-up
+            if cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for view, augments in zip(on_device, pre.view_augments):
+                pre.augment(view, augments)
+            if cuda:
+                torch.cuda.synchronize()
+            if step:
+                times.append(time.perf_counter() - start)
         rows.append(dict(
-            pipeline=f'BYOL two views, 500x375 -> 224 px, {backend}',
-            images_per_s_per_core=round(
-                bench_pipeline(pipeline, large, max(1, repeats // 4)), 1)))
+            where=f'DeviceAugDataPreprocessor, {dev.type}'
+            + ('' if cuda else f', {torch.get_num_threads()} threads'),
+            batch=batch,
+            ms_per_sample=round(1000 * statistics.median(times) / batch, 3)))
+    return rows
+
+
+# -- lightly ---------------------------------------------------------------
+LIGHTLY_RECIPE = osp.join(CONFIGS, 'nnclr',
+                          'nnclr_resnet18_1xb256-sgd-10e_cifar10-lightly.py')
+
+
+def lightly_example(bank_size: int):
+    """lightly 1.6's ``examples/pytorch/nnclr.py`` training step: returns
+    ``step(x0, x1)`` on normalised float views."""
+    import torchvision
+    from lightly.loss import NTXentLoss
+    from lightly.models.modules import (
+        NNCLRPredictionHead,
+        NNCLRProjectionHead,
+        NNMemoryBankModule,
+    )
+    torch.manual_seed(0)
+    resnet = torchvision.models.resnet18()
+    backbone = torch.nn.Sequential(*list(resnet.children())[:-1])
+    projection = NNCLRProjectionHead(512, 512, 128)
+    prediction = NNCLRPredictionHead(128, 512, 128)
+    model = torch.nn.ModuleList([backbone, projection, prediction])
+    model.to(device()).train()
+    bank = NNMemoryBankModule(size=(bank_size, 128)).to(device())
+    criterion = NTXentLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.06)
+
+    def forward(x):
+        z = projection(backbone(x).flatten(start_dim=1))
+        return z.detach(), prediction(z)
+
+    def step(x0, x1):
+        z0, p0 = forward(x0)
+        z1, p1 = forward(x1)
+        z0 = bank(z0, update=False)
+        z1 = bank(z1, update=True)
+        loss = 0.5 * (criterion(z0, p1) + criterion(z1, p0))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    return step
+
+
+def ours_lightly_recipe(channels_last: bool):
+    """The shipped lightly-recipe config's model and optimizer: returns
+    ``step(data)`` on the uint8 views its preprocessor takes."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from ..registry import MODELS
+    cfg = Config.fromfile(LIGHTLY_RECIPE)
+    cfg.model.channels_last = channels_last
+    with DefaultScope.overwrite_default_scope('nnclr_mm'):
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model).to(device()).train()
+        model.init_weights()
+        optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    bank = model.memory_bank
+    bank.enqueue(F.normalize(torch.randn(bank.size, bank.feat_dim,
+                                         device=device()), dim=1))
+    return lambda data: model.train_step(data, optim)
+
+
+def bench_lightly(batch: int, steps: int, bank_size: int = 4096) -> list:
+    """A training step of the lightly-recipe config against lightly's own
+    example, in one process on the same images, who goes first alternating;
+    the ratio is ours / lightly's median step. Ours starts from the uint8
+    views (its step normalises them), lightly's from the same views
+    normalised beforehand (its transform normalises them in the loader)."""
+    from mmpretrain.structures import DataSample
+    torch.manual_seed(0)
+    views = [torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8)
+             for _ in range(2)]
+    data = dict(inputs=views,
+                data_samples=[DataSample() for _ in range(batch)])
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
+    floats = [((v.flip(1).float() - mean) / std).to(device()) for v in views]
+    rows = []
+    for channels_last in (False, True):
+        ours, lightly = (ours_lightly_recipe(channels_last),
+                         lightly_example(bank_size))
+        run = dict(ours=functools.partial(ours, data),
+                   lightly=functools.partial(lightly, *floats))
+        times = {name: [] for name in run}
+        cuda = device().type == 'cuda'
+        for step in range(steps + 1):  # the first of each is warm-up
+            for name in list(run) if step % 2 else list(run)[::-1]:
+                if cuda:
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                run[name]()
+                if cuda:
+                    torch.cuda.synchronize()
+                if step:
+                    times[name].append(time.perf_counter() - start)
+        medians = {name: statistics.median(t) for name, t in times.items()}
+        rows.append(dict(
+            config='lightly recipe' + (', channels_last' if channels_last
+                                       else ' (as shipped)'),
+            batch=batch, bank=bank_size, steps=steps,
+            ours_s=round(medians['ours'], 4),
+            lightly_s=round(medians['lightly'], 4),
+            ratio=round(medians['ours'] / medians['lightly'], 3)))
     return rows
 
 
@@ -341,7 +590,8 @@ def main(argv=None):
     parser = parser_for('benchmark', 'Speed and memory of NNCLR against '
                         'SimCLR and the hardware; nothing is asserted.',
                         EXAMPLE)
-    sections = ['step', 'lookup', 'knn', 'data', 'e2e']
+    sections = ['step', 'lookup', 'knn', 'loader', 'device-aug', 'lightly',
+                'e2e']
     parser.add_argument('--sections', nargs='+', default=sections,
                         choices=sections)
     parser.add_argument('--quick', action='store_true',
@@ -360,6 +610,9 @@ def main(argv=None):
     parser.add_argument('--rounds', type=int,
                         help='lookup rounds per size (median); defaults to '
                         '5, 1 with --quick')
+    parser.add_argument('--workers', type=int, nargs='+',
+                        help='DataLoader workers in the loader section; '
+                        'defaults to 1 .. the CPU count')
     parser.add_argument('--out', default='benchmark.json')
     args = parser.parse_args(argv)
     quick = args.quick
@@ -399,8 +652,16 @@ def main(argv=None):
             **size, dtype=torch.float16 if gpu else torch.float32,
             chunks=[DEFAULT_CHUNK_ELEMS] + ([32 * DEFAULT_CHUNK_ELEMS]
                                             if gpu else []))
-    if 'data' in args.sections:
-        results['data'] = bench_data(1 if quick else 8)
+    if 'loader' in args.sections:
+        workers = args.workers or list(
+            range(1, (1 if quick else multiprocessing.cpu_count()) + 1))
+        results['loader'] = bench_loader(8 if quick else 64, workers)
+    if 'device-aug' in args.sections:
+        results['device-aug'] = bench_device_aug(
+            4 if quick else 256 if gpu else 32, 1 if quick else 5)
+    if 'lightly' in args.sections:
+        results['lightly'] = bench_lightly(8 if quick else 256,
+                                           2 if quick else 10)
     if 'e2e' in args.sections:
         results['e2e'] = bench_e2e(3 if quick else 12, 16 if quick else 256)
     with open(args.out, 'w') as f:

@@ -36,6 +36,7 @@ PLAN = (
     ('units', 90),
     ('checkpoint_portability', 70),
     ('benchmark', 120),
+    ('device_aug', 60),
     ('dist_train', 50),
     ('methods_amp', 60),
     ('exact_resume', 50),

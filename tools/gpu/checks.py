@@ -28,6 +28,9 @@ ROOT = osp.dirname(osp.dirname(HERE))
 DATA = osp.join(ROOT, 'data', 'gpu', 'fashion-mnist')
 QUICKSTART = osp.join(ROOT, 'configs', 'nnclr',
                       'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
+DEVICE_AUG = osp.join(
+    ROOT, 'configs', 'nnclr',
+    'nnclr_resnet18_1xb256-coslr-5e_device-aug_fashion-mnist.py')
 METHODS = {
     'NNCLR': QUICKSTART,
     'NNBYOL': osp.join(ROOT, 'configs', 'nnbyol',
@@ -466,6 +469,50 @@ def check_methods_amp(out: str, rehearse: bool) -> dict:
             passed = False
         measured[method] = row
     return dict(passed=passed, measured=measured, notes=[])
+
+
+def check_device_aug(out: str, rehearse: bool) -> dict:
+    """Augmentation on the device: the photometric ops against mmcv and
+    Pillow on CUDA, their cost per sample beside mmcv's transforms
+    (tools/benchmark.py --sections device-aug), and the quickstart's
+    device-aug config trained for an epoch with --amp."""
+    xml = osp.join(out, 'equivalence.xml')
+    status = run([sys.executable, '-m', 'pytest', '-q', '-p',
+                  'no:cacheprovider', '-k', 'cpu' if rehearse else 'cuda',
+                  f'--junitxml={xml}', 'tests/test_batch_photometric.py'],
+                 osp.join(out, 'equivalence.log'))
+    suite = ElementTree.parse(xml).getroot()
+    suite = suite if suite.tag == 'testsuite' else suite[0]
+    equivalence = {k: int(suite.get(k, 0))
+                   for k in ('tests', 'failures', 'errors', 'skipped')}
+    result = osp.join(out, 'benchmark.json')
+    bench = run([sys.executable, 'tools/benchmark.py', '--sections',
+                 'device-aug', '--out', result,
+                 *(['--quick'] if rehearse else [])],
+                osp.join(out, 'benchmark.log'))
+    cost = []
+    if osp.exists(result):
+        with open(result) as f:
+            cost = json.load(f).get('device-aug', [])
+    size = dict(images=64, batch=16) if rehearse else dict(
+        images=2560, batch=256, workers=8)
+    work = osp.join(out, 'train')
+    config = write_config(osp.join(out, 'device_aug.py'), DEVICE_AUG,
+                          epochs=1, **size)
+    log = osp.join(out, 'train.log')
+    trained = run(train_cmd(config, work, '--amp'), log)
+    records = [r for r in scalars(work) if 'loss' in r]
+    loss = records[-1]['loss'] if records else None
+    ran = equivalence['tests'] - equivalence['skipped']
+    passed = (status == 0 and ran > 0 and bench == 0 and bool(cost)
+              and trained == 0 and loss is not None and math.isfinite(loss))
+    notes = [tail(p, 8) for p, s in (
+        (osp.join(out, 'equivalence.log'), status),
+        (osp.join(out, 'benchmark.log'), bench), (log, trained)) if s]
+    return dict(passed=passed,
+                measured=dict(equivalence=equivalence, cost=cost,
+                              train=dict(exit=trained, loss=loss)),
+                notes=notes)
 
 
 CHECKS = {
