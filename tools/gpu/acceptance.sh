@@ -6,11 +6,21 @@
 #   bash tools/gpu/acceptance.sh OUT_DIR --rehearse # the same on a CPU
 # Installs the carried wheels (.whl/) into OUT_DIR/site without network,
 # prints the environment, then runs tools/gpu/acceptance.py, which writes
-# OUT_DIR/gpu_report.{json,md}. PYTHON picks the interpreter (python3).
+# OUT_DIR/gpu_report.{json,md}. PYTHON picks the interpreter: python3, or
+# a clone's .venv/bin/python (tools/setup_env.sh) in a rehearsal.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${1:?usage: bash tools/gpu/acceptance.sh OUT_DIR [--rehearse]}
-shift
+OUT= REHEARSE=()
+for arg in "$@"; do
+  case "$arg" in
+    --rehearse) REHEARSE=(--rehearse) ;;
+    *) OUT=$arg ;;
+  esac
+done
+[ -n "$OUT" ] || { echo "usage: bash tools/gpu/acceptance.sh [--rehearse] OUT_DIR" >&2; exit 2; }
+if [ -z "${PYTHON:-}" ] && [ ${#REHEARSE[@]} -gt 0 ] && [ -x .venv/bin/python ]; then
+  PYTHON=.venv/bin/python
+fi
 PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"
 SITE=$(cd "$OUT" && pwd)/site
@@ -29,4 +39,4 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null
 "$PYTHON" -c 'import torch; print("[acceptance] torch", torch.__version__,
   "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(),
   "GPUs", torch.cuda.device_count())'
-exec "$PYTHON" tools/gpu/acceptance.py "$OUT" "$@"
+exec "$PYTHON" tools/gpu/acceptance.py "$OUT" "${REHEARSE[@]}"
