@@ -361,17 +361,21 @@ def bench_loader(images: int, workers: list) -> list:
     (per core), and through a DataLoader with each number of workers."""
     import tempfile
     rows = []
+    threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix='bench_loader_') as folder:
         paths = write_jpegs(folder, images)
         for name, pipeline in loader_pipelines().items():
             transform = _compose(pipeline)
             np.random.seed(0)
+            # One torch thread, as in a DataLoader worker.
+            torch.set_num_threads(1)
             transform(dict(img_path=paths[0]))  # warm-up
             start = time.perf_counter()
             for path in paths:
                 transform(dict(img_path=path))
             row = dict(pipeline=name, images_per_s_per_core=round(
                 len(paths) / (time.perf_counter() - start), 1))
+            torch.set_num_threads(threads)
             for num in workers:
                 loader = torch.utils.data.DataLoader(
                     _Files(paths * 4, pipeline), batch_size=len(paths) // 4,
@@ -419,12 +423,15 @@ def bench_device_aug(batch: int, repeats: int) -> list:
     hwc = [[v[i].permute(1, 2, 0).numpy().copy() for i in range(len(paths))]
            for v in views]
     np.random.seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core, as in a DataLoader worker
     start = time.perf_counter()
     for _ in range(repeats):
         for v, transform in enumerate(mmcv):
             for img in hwc[v]:
                 transform(dict(img=img.copy()))
     per_sample = (time.perf_counter() - start) / (repeats * len(paths))
+    torch.set_num_threads(threads)
     rows.append(dict(where='mmcv transforms, CPU, one core',
                      ms_per_sample=round(1000 * per_sample, 3)))
     with DefaultScope.overwrite_default_scope('nnclr_mm'):
