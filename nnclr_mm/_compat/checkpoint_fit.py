@@ -119,12 +119,13 @@ def fit_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
         unused = [k for k in state if k not in matched][:3]
         raise ValueError(
             f'{filename} does not fit {type(model).__name__}: {held:.1%} of '
-            f'its parameters match by name and shape, {other:.1%} have '
-            f'their name but another shape ({len(matched)} of '
-            f'{len(model_state)} tensors; first missing: {missing}; first '
-            f'in the file but not matching: {unused}). Check that the file '
-            'and the config are of the same model (a backbone alone loads '
-            'too).')
+            f'its parameters match by name and shape (at least '
+            f'{MIN_FRACTION:.0%} must), {other:.1%} have their name but '
+            f'another shape (at most {MAX_OTHER_SHAPE:.0%} may); '
+            f'{len(matched)} of its {len(model_state)} tensors would load; '
+            f'first that would not: {missing}; first of the file not used: '
+            f'{unused}. Check that the file and the config are of the same '
+            'model (a backbone alone loads too).')
     summary = []
     if len(matched) < len(model_state):
         summary.append('the others keep their initialisation')

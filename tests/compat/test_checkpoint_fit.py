@@ -94,8 +94,9 @@ def test_load_from_another_model_is_refused_before_training(tmp_path):
     # The names largely coincide: ResNet-50's middle 3x3 convolutions
     # have ResNet-18's second ones' shapes; their first ones do not.
     with pytest.raises(ValueError, match=rf'{path} does not fit NNCLR: '
-                       r'56.0% of its parameters match by name and shape, '
-                       r'43.6% have their name but another shape'):
+                       r'56.0% of its parameters match by name and shape '
+                       r'\(at least 50% must\), 43.6% have their name but '
+                       r'another shape \(at most 10% may\)'):
         runner.load_checkpoint(str(path))
     # The unfixed method loads what matches and trains on.
     unfixed = Runner.load_checkpoint.__wrapped__
