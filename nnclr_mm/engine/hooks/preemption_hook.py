@@ -24,10 +24,11 @@ class PreemptionCheckpointHook(Hook):
     iteration. The process exits with status 143 (128 + SIGTERM), as if
     the signal had killed it.
 
-    Iteration-based loops resume exactly where they stopped. mmengine's
-    epoch-based loop resumes a mid-epoch checkpoint at the start of that
-    epoch: its finished iterations are trained again (nothing is lost, but
-    the run is not bit-identical to an uninterrupted one).
+    Both loops resume where they stopped: an epoch-based run continues
+    the epoch with the batches it had not trained
+    (``nnclr_mm._compat.mid_epoch_resume``). The checkpoint is not one of
+    ``CheckpointHook``'s, so ``max_keep_ckpts`` does not retire it; remove
+    it once a later checkpoint exists.
 
     Args:
         signals (Sequence[str]): Signal names to handle. Defaults to
