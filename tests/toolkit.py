@@ -17,7 +17,6 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Configs that tests name, relative to ROOT.
 QUICKSTART = 'configs/nnclr/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
 LONGER = 'configs/nnclr/nnclr_resnet18_1xb256-coslr-30e_fashion-mnist.py'
-#: The quickstart with its photometric augmentations on the device.
 PAPER = 'configs/nnclr_r50.py'
 PAPER_FULL_NAME = ('configs/nnclr/'
                    'nnclr_resnet50_8xb512-lars-coslr-1000e_in1k.py')
@@ -52,10 +51,12 @@ NN_VARIANTS_IN1K = [
     'configs/nnbyol/nnbyol_resnet50_16xb256-coslr-200e_in1k.py',
     'configs/nnsiam/nnsiam_resnet50_8xb32-coslr-100e_in1k.py',
 ]
-#: The recipes with their photometric augmentations on the device
-#: (DeviceAugDataPreprocessor), each with the recipe it changes.
+#: The quickstart with its photometric augmentations on the device
+#: (DeviceAugDataPreprocessor).
 DEVICE_AUG = ('configs/nnclr/'
               'nnclr_resnet18_1xb256-coslr-5e_device-aug_fashion-mnist.py')
+#: The ImageNet recipes with device augmentation, each with the recipe it
+#: changes.
 DEVICE_AUG_IN1K = {
     'configs/nnclr/nnclr_resnet50_8xb512-lars-coslr-1000e_device-aug_in1k.py':
     PAPER,
