@@ -1,11 +1,19 @@
 """DeviceAugDataPreprocessor: each augmentation equals the pipeline
 transform it replaces for the same parameter, and its parameters follow
 the transform's ranges and probabilities."""
+import os.path as osp
+
 import mmcv
 import pytest
 import torch
 from test_batch_photometric import images
-from toolkit import DEVICE_AUG, DEVICE_AUG_IN1K, QUICKSTART, load_config
+from toolkit import (
+    DEVICE_AUG,
+    DEVICE_AUG_IN1K,
+    QUICKSTART,
+    ROOT,
+    load_config,
+)
 
 from nnclr_mm.models.utils import DeviceAugDataPreprocessor
 from nnclr_mm.models.utils import batch_photometric as photometric
@@ -173,3 +181,18 @@ def test_a_device_aug_config_moves_its_recipe_s_photometric_transforms(
               for k, v in step.items()} for step in view]
             for view in model.data_preprocessor.view_augments] == [
                 device for _, device in before]
+
+
+def test_the_guide_s_own_config_is_the_shipped_quickstart_one(tmp_path):
+    # docs/device_augmentation.md shows how to switch a config by hand;
+    # written out, it is the shipped device-aug quickstart.
+    from mmengine.config import Config
+    guide = open(osp.join(ROOT, 'docs', 'device_augmentation.md')).read()
+    start = guide.index("```python\n_base_ = 'nnclr_mm::") + len('```python')
+    path = tmp_path / 'mine.py'
+    path.write_text(guide[start:guide.index('```', start)])
+    mine = Config.fromfile(str(path))
+    shipped = load_config(DEVICE_AUG)
+    assert mine.data_preprocessor == shipped.data_preprocessor
+    assert (mine.train_dataloader.dataset.pipeline ==
+            shipped.train_dataloader.dataset.pipeline)
