@@ -4,6 +4,7 @@ NCCL ranks cannot share a GPU; the NCCL path is the GPU acceptance
 script's (tools/gpu/)."""
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import numpy as np
@@ -330,3 +331,25 @@ def test_a_mid_epoch_checkpoint_of_two_processes_resumes_mid_epoch(
                             straight / 'iter_6.pth', *options)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert (single / 'last_checkpoint').read_text().endswith('iter_10.pth')
+
+
+def test_a_distributed_command_ends_its_process_group(tmp_path):
+    # PyTorch asks every distributed program to destroy its process group
+    # before it exits; left to the interpreter's exit, gloo's threads can
+    # abort a finished run (SIGABRT: "terminate called without an active
+    # exception", seen once in CI after a resumed 2-process run).
+    config = write_config(launch_config(), tmp_path / 'launch.py')
+    code = ('import sys, torch.distributed as dist\n'
+            'from nnclr_mm.cli.train import main\n'
+            'main(sys.argv[1:])\n'
+            'print("initialized after main:", dist.is_initialized())\n')
+    env = dict(os.environ, **CPU_ONLY, RANK='0', LOCAL_RANK='0',
+               WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+               MASTER_PORT=str(free_port()),
+               PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]))
+    done = subprocess.run(
+        [sys.executable, '-c', code, config, '--launcher', 'pytorch',
+         '--work-dir', str(tmp_path / 'work')], cwd=ROOT, env=env,
+        capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert 'initialized after main: False' in done.stdout

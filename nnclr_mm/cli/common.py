@@ -1,9 +1,11 @@
 """What the commands share: mmpretrain's common options, config names,
 config loading and runner building."""
 import argparse
+import functools
 import os
 import os.path as osp
 import tempfile
+from typing import Callable
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -26,6 +28,32 @@ def parser_for(command: str, description: str,
         prog=f'nnclr-mm {command}', description=description,
         epilog=f'example:\n  {example}',
         formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def ends_process_group(main: Callable) -> Callable:
+    """Wrap a command's ``main`` to destroy the default process group once
+    it has returned, as PyTorch asks of every distributed program: left to
+    the interpreter's exit, gloo's worker threads can abort it (SIGABRT,
+    ``terminate called without an active exception``) after the work is
+    done. Not after an error, when other ranks may still be in a
+    collective (torchtitan does the same).
+
+    Args:
+        main (Callable): The command's entry point.
+
+    Returns:
+        Callable: ``main``, then the process group's end.
+    """
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        result = main(*args, **kwargs)
+        import torch.distributed as dist
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        return result
+
+    return wrapper
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:

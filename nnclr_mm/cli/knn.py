@@ -16,6 +16,7 @@ from .common import (
     add_runner_args,
     build_runner,
     config_for_checkpoint,
+    ends_process_group,
     parser_for,
 )
 
@@ -49,6 +50,7 @@ def knn_runner(cfg: Config, features: str) -> Runner:
     return build_runner(cfg)
 
 
+@ends_process_group
 def main(argv=None):
     args = parse_args(argv)
     cfg = config_for_checkpoint(args)

@@ -18,6 +18,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from .common import (
     add_runner_args,
     build_runner,
+    ends_process_group,
     load_config,
     parser_for,
     require_checkpoint,
@@ -49,6 +50,7 @@ def backbone_prefix(checkpoint: str) -> str:
                               for k in state) else ''
 
 
+@ends_process_group
 def main(argv=None):
     args = parse_args(argv)
     require_checkpoint(args.checkpoint)

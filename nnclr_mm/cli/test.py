@@ -10,6 +10,7 @@ import json
 from .common import (
     add_runner_args,
     build_runner,
+    ends_process_group,
     load_config,
     parser_for,
     require_checkpoint,
@@ -29,6 +30,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@ends_process_group
 def main(argv=None):
     args = parse_args(argv)
     require_checkpoint(args.checkpoint)

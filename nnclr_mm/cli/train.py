@@ -5,7 +5,13 @@ import os
 from mmengine.config import Config
 
 from ..engine import WorkDirLock
-from .common import add_runner_args, build_runner, load_config, parser_for
+from .common import (
+    add_runner_args,
+    build_runner,
+    ends_process_group,
+    load_config,
+    parser_for,
+)
 
 EXAMPLE = ('nnclr-mm train nnclr_mm::nnclr/'
            'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py '
@@ -78,6 +84,7 @@ RANK_VARIABLES = dict(pytorch='RANK', slurm='SLURM_PROCID',
                       mpi='OMPI_COMM_WORLD_RANK')
 
 
+@ends_process_group
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(load_config(args), args)

@@ -13,6 +13,7 @@ from ..visualization import plot_embedding, project_2d
 from .common import (
     add_runner_args,
     config_for_checkpoint,
+    ends_process_group,
     parser_for,
     runner_with_checkpoint,
 )
@@ -40,6 +41,7 @@ def parse_args(argv=None):
 
 
 @torch.no_grad()
+@ends_process_group
 def main(argv=None):
     args = parse_args(argv)
     out = args.out or osp.join(osp.dirname(args.checkpoint), 'embedding.png')

@@ -18,6 +18,7 @@ from ..visualization import neighbour_grid, raw_image
 from .common import (
     add_runner_args,
     config_for_checkpoint,
+    ends_process_group,
     parser_for,
     runner_with_checkpoint,
 )
@@ -47,6 +48,7 @@ def parse_args(argv=None):
 
 
 @torch.no_grad()
+@ends_process_group
 def main(argv=None):
     args = parse_args(argv)
     out = args.out or osp.join(osp.dirname(args.checkpoint), 'nn_grid.png')
