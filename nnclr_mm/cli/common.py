@@ -31,12 +31,13 @@ def parser_for(command: str, description: str,
 
 
 def ends_process_group(main: Callable) -> Callable:
-    """Wrap a command's ``main`` to destroy the default process group once
-    it has returned, as PyTorch asks of every distributed program: left to
+    """Wrap a command's ``main`` to end the default process group once it
+    has returned, as PyTorch asks of every distributed program: left to
     the interpreter's exit, gloo's worker threads can abort it (SIGABRT,
     ``terminate called without an active exception``) after the work is
-    done. Not after an error, when other ranks may still be in a
-    collective (torchtitan does the same).
+    done. A barrier first, so that no rank tears its connections down
+    while another still uses them. Not after an error, when other ranks
+    may still be in a collective (torchtitan does the same).
 
     Args:
         main (Callable): The command's entry point.
@@ -50,6 +51,7 @@ def ends_process_group(main: Callable) -> Callable:
         result = main(*args, **kwargs)
         import torch.distributed as dist
         if dist.is_available() and dist.is_initialized():
+            dist.barrier()
             dist.destroy_process_group()
         return result
 
