@@ -221,19 +221,25 @@ def _box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
     return whole + frac
 
 
-def _box_blur(img: torch.Tensor, radius: torch.Tensor,
-              dim: int) -> torch.Tensor:
-    """One of Pillow's box blurs along ``dim`` (3: rows, 2: columns), a
-    radius per image: 24-bit fixed-point weights, edge pixels repeated,
-    rounded. ``img`` is int32 ``(N, C, H, W)`` in [0, 255]."""
-    shape = (-1, 1, 1, 1)
+def _box_weights(radius: torch.Tensor) -> tuple:
+    """Pillow's 24-bit fixed-point weights of a box blur of ``radius`` per
+    image: the whole taps' count, the weight of each, the weight of the
+    two edge taps, and the widest reach."""
     whole = radius.to(torch.int64)
     # (1 << 24) / (2 r + 1) in float32, truncated, as Pillow's UINT32.
     ww = (torch.tensor(float(1 << 24), dtype=torch.float32,
-                       device=img.device) /
+                       device=radius.device) /
           (radius.float() * 2 + 1)).to(torch.int64)
     fw = ((1 << 24) - (whole * 2 + 1) * ww) // 2
-    reach = int(whole.max()) + 1
+    return whole, ww, fw, int(whole.max()) + 1
+
+
+def _box_blur(img: torch.Tensor, weights: tuple, dim: int) -> torch.Tensor:
+    """One of Pillow's box blurs along ``dim`` (3: rows, 2: columns) with
+    :func:`_box_weights`' ``weights``: edge pixels repeated, rounded.
+    ``img`` is int32 ``(N, C, H, W)`` in [0, 255]."""
+    shape = (-1, 1, 1, 1)
+    whole, ww, fw, reach = weights
     size = img.shape[dim]
     pad = [0, 0, 0, 0]
     pad[(3 - dim) * 2:(3 - dim) * 2 + 2] = [reach, reach]
@@ -266,8 +272,8 @@ def gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         img (Tensor): ``(N, C, H, W)`` uint8 images.
         sigma (Tensor): ``(N,)`` standard deviations (Pillow's radius).
     """
-    radius = _box_radius(sigma.to(img.device))
+    weights = _box_weights(_box_radius(sigma.to(img.device)))
     out = img.to(torch.int32)  # integers: no float64, fast on any GPU
     for dim in (3, 3, 3, 2, 2, 2):
-        out = _box_blur(out, radius, dim)
+        out = _box_blur(out, weights, dim)
     return out.to(torch.uint8)
