@@ -35,6 +35,7 @@ e2e:    quickstart training samples/s, data loading included.
 Nothing here is asserted: numbers are recorded (docs/benchmarks.md), not
 tested.
 """
+import contextlib
 import copy
 import functools
 import json
@@ -64,6 +65,42 @@ EXAMPLE = ('nnclr-mm benchmark --sections step lookup --amp --channels-last '
 
 def device() -> torch.device:
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def alternate(runs: dict, steps: int) -> tuple:
+    """Call each of ``runs`` (name: callable) once to warm up, then
+    ``steps`` times, in one process, who goes first alternating (the
+    position in a pair shifts timings): the median seconds of each and,
+    on a GPU, its peak memory in bytes."""
+    times = {name: [] for name in runs}
+    peaks = {}
+    names = list(runs)
+    cuda = device().type == 'cuda'
+    for step in range(steps + 1):
+        for name in names if step % 2 else names[::-1]:
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            start = time.perf_counter()
+            runs[name]()
+            if cuda:
+                torch.cuda.synchronize()
+                peaks[name] = max(peaks.get(name, 0),
+                                  torch.cuda.max_memory_allocated())
+            if step:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}, peaks
+
+
+@contextlib.contextmanager
+def one_thread():
+    """One torch thread inside, as a DataLoader worker has."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 # -- step ------------------------------------------------------------------
@@ -114,26 +151,9 @@ def bench_step(depth, size, batch, steps, channels_last, amp, bank_size):
         inputs=[torch.randint(0, 256, (batch, 3, size, size),
                               dtype=torch.uint8) for _ in range(2)],
         data_samples=[DataSample() for _ in range(batch)])
-    times = {name: [] for name in built}
-    peaks = {}
-    names = list(built)
-    cuda = device().type == 'cuda'
-    for step in range(steps + 1):  # the first step of each is warm-up
-        # Alternate who goes first: the position in a pair shifts timings.
-        for name in names if step % 2 else names[::-1]:
-            model, optim = built[name]
-            if cuda:
-                torch.cuda.synchronize()
-                torch.cuda.reset_peak_memory_stats()
-            start = time.perf_counter()
-            model.train_step(data, optim)
-            if cuda:
-                torch.cuda.synchronize()
-                peaks[name] = max(peaks.get(name, 0),
-                                  torch.cuda.max_memory_allocated())
-            if step:
-                times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(t) for name, t in times.items()}
+    medians, peaks = alternate(
+        {name: functools.partial(model.train_step, data, optim)
+         for name, (model, optim) in built.items()}, steps)
     row = dict(
         backbone=f'ResNet-{depth}', size=size, batch=batch, steps=steps,
         bank=bank_size, channels_last=channels_last, amp=amp,
@@ -142,7 +162,7 @@ def bench_step(depth, size, batch, steps, channels_last, amp, bank_size):
         ratio=round(medians['nnclr'] / medians['simclr'], 3),
         nnclr_images_per_s=round(2 * batch / medians['nnclr'], 1),
         simclr_images_per_s=round(2 * batch / medians['simclr'], 1))
-    if cuda:
+    if peaks:
         # Both models stay on the GPU: each peak includes the other's
         # weights and optimizer state (a few hundred MB for ResNet-50).
         row.update({f'{name}_peak_gb': round(peak / 2**30, 2)
@@ -363,21 +383,18 @@ def bench_loader(images: int, workers: list) -> list:
     (per core), and through a DataLoader with each number of workers."""
     import tempfile
     rows = []
-    threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix='bench_loader_') as folder:
         paths = write_jpegs(folder, images)
         for name, pipeline in loader_pipelines().items():
             transform = _compose(pipeline)
             np.random.seed(0)
-            # One torch thread, as in a DataLoader worker.
-            torch.set_num_threads(1)
-            transform(dict(img_path=paths[0]))  # warm-up
-            start = time.perf_counter()
-            for path in paths:
-                transform(dict(img_path=path))
-            row = dict(pipeline=name, images_per_s_per_core=round(
-                len(paths) / (time.perf_counter() - start), 1))
-            torch.set_num_threads(threads)
+            with one_thread():
+                transform(dict(img_path=paths[0]))  # warm-up
+                start = time.perf_counter()
+                for path in paths:
+                    transform(dict(img_path=path))
+                row = dict(pipeline=name, images_per_s_per_core=round(
+                    len(paths) / (time.perf_counter() - start), 1))
             for num in workers:
                 loader = torch.utils.data.DataLoader(
                     _Files(paths * 4, pipeline), batch_size=len(paths) // 4,
@@ -425,15 +442,13 @@ def bench_device_aug(batch: int, repeats: int) -> list:
     hwc = [[v[i].permute(1, 2, 0).numpy().copy() for i in range(len(paths))]
            for v in views]
     np.random.seed(0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one core, as in a DataLoader worker
-    start = time.perf_counter()
-    for _ in range(repeats):
-        for v, transform in enumerate(mmcv):
-            for img in hwc[v]:
-                transform(dict(img=img.copy()))
-    per_sample = (time.perf_counter() - start) / (repeats * len(paths))
-    torch.set_num_threads(threads)
+    with one_thread():
+        start = time.perf_counter()
+        for _ in range(repeats):
+            for v, transform in enumerate(mmcv):
+                for img in hwc[v]:
+                    transform(dict(img=img.copy()))
+        per_sample = (time.perf_counter() - start) / (repeats * len(paths))
     rows.append(dict(where='mmcv transforms, CPU, one core',
                      ms_per_sample=round(1000 * per_sample, 3)))
     with DefaultScope.overwrite_default_scope('nnclr_mm'):
@@ -443,23 +458,18 @@ def bench_device_aug(batch: int, repeats: int) -> list:
     for dev in devices:
         pre.to(dev)
         on_device = [v.to(dev) for v in views]
-        cuda = dev.type == 'cuda'
-        times = []
-        for step in range(repeats + 1):  # the first is warm-up
-            if cuda:
-                torch.cuda.synchronize()
-            start = time.perf_counter()
+
+        def augment(on_device=on_device):
             for view, augments in zip(on_device, pre.view_augments):
                 pre.augment(view, augments)
-            if cuda:
-                torch.cuda.synchronize()
-            if step:
-                times.append(time.perf_counter() - start)
+
+        medians, _ = alternate(dict(augment=augment), repeats)
         rows.append(dict(
-            where=f'DeviceAugDataPreprocessor, {dev.type}'
-            + ('' if cuda else f', {torch.get_num_threads()} threads'),
+            where=f'DeviceAugDataPreprocessor, {dev.type}' +
+            ('' if dev.type == 'cuda' else
+             f', {torch.get_num_threads()} threads'),
             batch=batch,
-            ms_per_sample=round(1000 * statistics.median(times) / batch, 3)))
+            ms_per_sample=round(1000 * medians['augment'] / batch, 3)))
     return rows
 
 
@@ -549,29 +559,18 @@ def bench_lightly(batch: int, steps: int, bank_size: int = 4096) -> list:
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
     floats = [((v.flip(1).float() - mean) / std).to(device()) for v in views]
+    shipped = Config.fromfile(LIGHTLY_RECIPE).model.get('channels_last',
+                                                         False)
     rows = []
     for channels_last in (False, True):
-        ours, lightly = (ours_lightly_recipe(channels_last),
-                         lightly_example(bank_size))
-        run = dict(ours=functools.partial(ours, data),
-                   lightly=functools.partial(lightly, *floats))
-        times = {name: [] for name in run}
-        cuda = device().type == 'cuda'
-        for step in range(steps + 1):  # the first of each is warm-up
-            for name in list(run) if step % 2 else list(run)[::-1]:
-                if cuda:
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                run[name]()
-                if cuda:
-                    torch.cuda.synchronize()
-                if step:
-                    times[name].append(time.perf_counter() - start)
-        medians = {name: statistics.median(t) for name, t in times.items()}
+        medians, _ = alternate(
+            dict(ours=functools.partial(ours_lightly_recipe(channels_last),
+                                        data),
+                 lightly=functools.partial(lightly_example(bank_size),
+                                           *floats)), steps)
         rows.append(dict(
             channels_last=channels_last,
-            as_shipped=channels_last == Config.fromfile(
-                LIGHTLY_RECIPE).model.get('channels_last', False),
+            as_shipped=channels_last == shipped,
             batch=batch, bank=bank_size, steps=steps,
             ours_s=round(medians['ours'], 4),
             lightly_s=round(medians['lightly'], 4),
