@@ -87,6 +87,25 @@ def scalars(work_dir: str) -> list:
     return records
 
 
+def pytest(select: str, tests: str, out: str, name: str) -> tuple:
+    """``pytest -k select tests``, its output in ``out/name.log``: the exit
+    status, the counts of its JUnit report, the failed tests and the
+    log's path."""
+    xml, log = (osp.join(out, f'{name}.{ext}') for ext in ('xml', 'log'))
+    status = run([sys.executable, '-m', 'pytest', '-q', '-p',
+                  'no:cacheprovider', '-k', select, f'--junitxml={xml}',
+                  tests], log)
+    suite = ElementTree.parse(xml).getroot()
+    suite = suite if suite.tag == 'testsuite' else suite[0]
+    counts = {k: int(suite.get(k, 0))
+              for k in ('tests', 'failures', 'errors', 'skipped')}
+    failed = [f'{case.get("classname")}::{case.get("name")}'
+              for case in suite.iter('testcase')
+              if case.find('failure') is not None
+              or case.find('error') is not None]
+    return status, counts, failed, log
+
+
 def write_config(path: str, base: str, *, images: int, batch: int,
                  workers: int = 0, epochs: int = None, iters: int = None,
                  save_every: int = None, val: int = None, hooks=(),
@@ -214,19 +233,7 @@ def check_units(out: str, rehearse: bool) -> dict:
     cases in a rehearsal)."""
     select = ('cpu and (test_search or test_lightly_reference)' if rehearse
               else 'cuda')
-    xml = osp.join(out, 'units.xml')
-    log = osp.join(out, 'units.log')
-    status = run([sys.executable, '-m', 'pytest', '-q', '-p',
-                  'no:cacheprovider', '-k', select, f'--junitxml={xml}',
-                  'tests'], log)
-    suite = ElementTree.parse(xml).getroot()
-    suite = suite if suite.tag == 'testsuite' else suite[0]
-    counts = {k: int(suite.get(k, 0))
-              for k in ('tests', 'failures', 'errors', 'skipped')}
-    failed = [f'{case.get("classname")}::{case.get("name")}'
-              for case in suite.iter('testcase')
-              if case.find('failure') is not None
-              or case.find('error') is not None]
+    status, counts, failed, log = pytest(select, 'tests', out, 'units')
     ran = counts['tests'] - counts['skipped']
     return dict(passed=status == 0 and ran > 0,
                 measured=dict(selected=select, ran=ran, **counts),
@@ -476,15 +483,9 @@ def check_device_aug(out: str, rehearse: bool) -> dict:
     Pillow on CUDA, their cost per sample beside mmcv's transforms
     (tools/benchmark.py --sections device-aug), and the quickstart's
     device-aug config trained for an epoch with --amp."""
-    xml = osp.join(out, 'equivalence.xml')
-    status = run([sys.executable, '-m', 'pytest', '-q', '-p',
-                  'no:cacheprovider', '-k', 'cpu' if rehearse else 'cuda',
-                  f'--junitxml={xml}', 'tests/test_batch_photometric.py'],
-                 osp.join(out, 'equivalence.log'))
-    suite = ElementTree.parse(xml).getroot()
-    suite = suite if suite.tag == 'testsuite' else suite[0]
-    equivalence = {k: int(suite.get(k, 0))
-                   for k in ('tests', 'failures', 'errors', 'skipped')}
+    status, equivalence, _, equivalence_log = pytest(
+        'cpu' if rehearse else 'cuda', 'tests/test_batch_photometric.py',
+        out, 'equivalence')
     result = osp.join(out, 'benchmark.json')
     bench = run([sys.executable, 'tools/benchmark.py', '--sections',
                  'device-aug', '--out', result,
@@ -507,7 +508,7 @@ def check_device_aug(out: str, rehearse: bool) -> dict:
     passed = (status == 0 and ran > 0 and bench == 0 and bool(cost)
               and trained == 0 and loss is not None and math.isfinite(loss))
     notes = [tail(p, 8) for p, s in (
-        (osp.join(out, 'equivalence.log'), status),
+        (equivalence_log, status),
         (osp.join(out, 'benchmark.log'), bench), (log, trained)) if s]
     return dict(passed=passed,
                 measured=dict(equivalence=equivalence, cost=cost,
