@@ -1,8 +1,8 @@
 """The quickstart learns as well with its photometric augmentations on the
 device as with them in the dataloader workers: both trained through
-tools/benchmarks/compare_methods.py with 2 seeds, kNN on the whole test
+tools/comparisons/compare_methods.py with 2 seeds, kNN on the whole test
 split. Slow (about 25 minutes on 2 CPU cores); the numbers of one run are
-in docs/device_aug_learning.md."""
+in docs/results/device_aug_learning.md."""
 import json
 from statistics import mean
 
@@ -14,7 +14,7 @@ from toolkit import DEVICE_AUG, QUICKSTART, run_tool_subprocess
 def test_device_augmentation_learns_as_the_worker_pipeline(tmp_path):
     out = tmp_path / 'device_aug_learning'
     run = run_tool_subprocess(
-        'benchmarks/compare_methods.py', f'pillow-workers={QUICKSTART}',
+        'comparisons/compare_methods.py', f'pillow-workers={QUICKSTART}',
         f'device-aug={DEVICE_AUG}', '--seeds', '0', '1', '--work-dir',
         tmp_path / 'work', '--out', out)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -184,10 +184,11 @@ def test_a_device_aug_config_moves_its_recipe_s_photometric_transforms(
 
 
 def test_the_guide_s_own_config_is_the_shipped_quickstart_one(tmp_path):
-    # docs/device_augmentation.md shows how to switch a config by hand;
-    # written out, it is the shipped device-aug quickstart.
+    # docs/user_guides/device_augmentation.md shows how to switch a config
+    # by hand; written out, it is the shipped device-aug quickstart.
     from mmengine.config import Config
-    guide = open(osp.join(ROOT, 'docs', 'device_augmentation.md')).read()
+    guide = open(osp.join(ROOT, 'docs', 'user_guides',
+                          'device_augmentation.md')).read()
     start = guide.index("```python\n_base_ = 'nnclr_mm::") + len('```python')
     path = tmp_path / 'mine.py'
     path.write_text(guide[start:guide.index('```', start)])

@@ -11,7 +11,7 @@ from toolkit import ROOT, run_tool_subprocess
 
 #: The checks of tools/gpu/acceptance.py, in its order.
 CHECKS = ['environment', 'train_amp_resume', 'units',
-          'checkpoint_portability', 'benchmark', 'device_aug', 'dist_train',
+          'checkpoint_portability', 'speed', 'device_aug', 'dist_train',
           'methods_amp', 'exact_resume']
 
 
@@ -38,8 +38,8 @@ def test_prepare_then_rehearse_writes_a_passing_report(tmp_path):
     table = (out / 'gpu_report.md').read_text()
     for name in CHECKS:
         assert f'| {name} | pass |' in table
-    # tools/benchmark.py --quick, as the GPU runs it: every section.
-    bench = report['checks'][CHECKS.index('benchmark')]['measured']
+    # tools/analysis_tools/speed.py --quick, as the GPU runs it: every section.
+    bench = report['checks'][CHECKS.index('speed')]['measured']
     for row in bench['step']:
         # The ratio comes from unrounded medians.
         assert abs(row['ratio'] - row['nnclr_s'] / row['simclr_s']) < 0.01

@@ -1,5 +1,5 @@
 # The quickstart's recipe, six times as long: 30 epochs on the same
-# 10,240 Fashion-MNIST images (see docs/compare_30e.md).
+# 10,240 Fashion-MNIST images (see docs/results/compare_30e.md).
 _base_ = [
     '../_base_/models/nnclr_resnet18.py',
     '../_base_/datasets/fashion_mnist_bs256_simclr.py',

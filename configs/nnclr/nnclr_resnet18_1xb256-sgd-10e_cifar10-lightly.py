@@ -18,7 +18,7 @@ _base_ = [
 ]
 
 # channels_last: NHWC convolutions, the same maths; its step against
-# lightly's own went from 1.00 to 0.96 (docs/benchmarks.md).
+# lightly's own went from 1.00 to 0.96 (docs/measured/speed.md).
 model = dict(channels_last=True,
              head=dict(loss=dict(temperature=0.5, mode='ntxent')))
 custom_hooks = [dict(type='NNMemoryBankHook', warmup=0),

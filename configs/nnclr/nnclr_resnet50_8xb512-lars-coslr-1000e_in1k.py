@@ -19,8 +19,8 @@ train_dataloader = dict(batch_size=512, num_workers=8, drop_last=True)
 
 # Mixed precision (fp16 autocast, dynamic loss scaling), as large-batch
 # recipes train: 2 views x 512 images of 224 px per GPU through ResNet-50
-# (the peak per GPU: tools/gpu/acceptance.sh, docs/gpu/). Without a GPU,
-# float32.
+# (the peak per GPU: tools/gpu/acceptance.sh, docs/results/gpu/). Without a
+# GPU, float32.
 # BN and bias parameters have no weight decay and no LARS adaptation
 # [Sec. 4.1, following SimCLR / BYOL], as mmpretrain's SimCLR recipe.
 optim_wrapper = dict(

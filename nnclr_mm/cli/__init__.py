@@ -8,7 +8,7 @@ mim runs them) are entry points to the same code. Configs are files or
 Examples:
     >>> from nnclr_mm.cli import COMMANDS
     >>> sorted(COMMANDS)[:4]
-    ['benchmark', 'dist-train', 'knn', 'linear-probe']
+    ['dist-train', 'knn', 'linear-probe', 'plot-curves']
 """
 import importlib
 import sys
@@ -30,7 +30,7 @@ COMMANDS = {
                       'PNG'),
     'plot-curves': ('plot_curves', 'training curves of a work dir, as a '
                     'PNG'),
-    'benchmark': ('benchmark', 'speed and memory against SimCLR'),
+    'speed': ('speed', 'speed and memory against SimCLR'),
 }
 
 

@@ -6,7 +6,7 @@ import torch
 
 #: Elements of one similarity block of the chunked search (8 MiB in fp32):
 #: the search's extra memory is bounded by it whatever the bank size. For
-#: the choice of 2**21 see docs/benchmarks.md.
+#: the choice of 2**21 see docs/measured/speed.md.
 DEFAULT_CHUNK_ELEMS = 2**21
 
 
@@ -17,7 +17,7 @@ def _similarity_blocks(queries: torch.Tensor, keys: torch.Tensor,
     Every block is written into one buffer of ``N * min(chunk, M)``
     elements, allocated once whatever ``M``, so a block is valid only until
     the next one is yielded. (Why one buffer rather than a fresh block per
-    chunk: see docs/benchmarks.md.)
+    chunk: see docs/measured/speed.md.)
 
     Args:
         queries (Tensor): ``(N, C)``.
@@ -81,7 +81,7 @@ def _running_max(
     """Top-1 of :func:`chunked_topk_cosine` by a running max over blocks.
 
     The common case k = 1 needs no ``topk`` (for the choice, see
-    docs/benchmarks.md). Across blocks only a strictly greater similarity
+    docs/measured/speed.md). Across blocks only a strictly greater similarity
     replaces the best one, so a tie keeps the earlier key, as ``argmax``
     does.
 

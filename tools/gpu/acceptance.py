@@ -35,7 +35,7 @@ PLAN = (
     ('train_amp_resume', 110),
     ('units', 90),
     ('checkpoint_portability', 70),
-    ('benchmark', 120),
+    ('speed', 120),
     ('device_aug', 60),
     ('dist_train', 50),
     ('methods_amp', 60),

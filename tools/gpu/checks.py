@@ -3,11 +3,12 @@
     python tools/gpu/checks.py NAME OUT_DIR [--rehearse]
 
 Each check runs the project's own entry points (tools/train.py,
-tools/dist_train.sh, tools/benchmark.py, pytest) on the Fashion-MNIST
-subset that tools/gpu/prepare.py carries, prints what it measured and
-writes ``OUT_DIR/checks/NAME.json``: ``passed``, ``measured`` and
-``notes``. ``--rehearse`` runs the same lines on the CPU with tiny sizes.
-tools/gpu/acceptance.py runs them in order, each under its time limit.
+tools/dist_train.sh, tools/analysis_tools/speed.py, pytest) on the
+Fashion-MNIST subset that tools/gpu/prepare.py carries, prints what it
+measured and writes ``OUT_DIR/checks/NAME.json``: ``passed``,
+``measured`` and ``notes``. ``--rehearse`` runs the same lines on the CPU
+with tiny sizes. tools/gpu/acceptance.py runs them in order, each under
+its time limit.
 """
 import argparse
 import glob
@@ -365,12 +366,13 @@ def check_dist_train(out: str, rehearse: bool) -> dict:
         notes=[] if status == 0 else [tail(log)])
 
 
-def check_benchmark(out: str, rehearse: bool) -> dict:
-    """tools/benchmark.py: NNCLR vs SimCLR steps of ResNet-18 at 32 px and
-    ResNet-50 at 224 px (--amp, channels_last, the paper's 98,304-entry
-    bank, the paper recipe's 512 images per GPU where memory allows), the
-    support-set lookup, and kNN over ImageNet's 1.28M x 2048 bank."""
-    result = osp.join(out, 'benchmark.json')
+def check_speed(out: str, rehearse: bool) -> dict:
+    """tools/analysis_tools/speed.py: NNCLR vs SimCLR steps of ResNet-18 at
+    32 px and ResNet-50 at 224 px (--amp, channels_last, the paper's
+    98,304-entry bank, the paper recipe's 512 images per GPU where memory
+    allows), the support-set lookup, and kNN over ImageNet's 1.28M x 2048
+    bank."""
+    result = osp.join(out, 'speed.json')
     args = ['--sections', 'step', 'lookup', 'knn', '--amp',
             '--channels-last', '--bank-size', '98304', '--out', result]
     if rehearse:
@@ -379,8 +381,8 @@ def check_benchmark(out: str, rehearse: bool) -> dict:
         memory = torch.cuda.get_device_properties(0).total_memory
         args += ['--r50-batch', '512' if memory > 70 * 2**30 else '256',
                  '--rounds', '3']
-    log = osp.join(out, 'benchmark.log')
-    status = run([sys.executable, 'tools/benchmark.py', *args], log)
+    log = osp.join(out, 'speed.log')
+    status = run([sys.executable, 'tools/analysis_tools/speed.py', *args], log)
     measured = {}
     if osp.exists(result):
         with open(result) as f:
@@ -481,16 +483,16 @@ def check_methods_amp(out: str, rehearse: bool) -> dict:
 def check_device_aug(out: str, rehearse: bool) -> dict:
     """Augmentation on the device: the photometric ops against mmcv and
     Pillow on CUDA, their cost per sample beside mmcv's transforms
-    (tools/benchmark.py --sections device-aug), and the quickstart's
+    (tools/analysis_tools/speed.py --sections device-aug), and the quickstart's
     device-aug config trained for an epoch with --amp."""
     status, equivalence, _, equivalence_log = pytest(
         'cpu' if rehearse else 'cuda', 'tests/test_batch_photometric.py',
         out, 'equivalence')
-    result = osp.join(out, 'benchmark.json')
-    bench = run([sys.executable, 'tools/benchmark.py', '--sections',
+    result = osp.join(out, 'speed.json')
+    bench = run([sys.executable, 'tools/analysis_tools/speed.py', '--sections',
                  'device-aug', '--out', result,
                  *(['--quick'] if rehearse else [])],
-                osp.join(out, 'benchmark.log'))
+                osp.join(out, 'speed.log'))
     cost = []
     if osp.exists(result):
         with open(result) as f:
@@ -509,7 +511,7 @@ def check_device_aug(out: str, rehearse: bool) -> dict:
               and trained == 0 and loss is not None and math.isfinite(loss))
     notes = [tail(p, 8) for p, s in (
         (equivalence_log, status),
-        (osp.join(out, 'benchmark.log'), bench), (log, trained)) if s]
+        (osp.join(out, 'speed.log'), bench), (log, trained)) if s]
     return dict(passed=passed,
                 measured=dict(equivalence=equivalence, cost=cost,
                               train=dict(exit=trained, loss=loss)),

@@ -37,7 +37,7 @@ class NNCLR(SupportSetMixin, BaseSelfSupervisor):
         channels_last (bool): Keep the backbone's weights and inputs in
             NHWC memory order, which many convolution kernels prefer (the
             usual choice with AMP on GPUs; for its effect see
-            docs/benchmarks.md). The math is unchanged. Defaults to False.
+            docs/measured/speed.md). The math is unchanged. Defaults to False.
         init_cfg (dict or list[dict], optional): Initialization config.
             Defaults to None.
     """

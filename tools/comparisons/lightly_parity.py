@@ -1,9 +1,10 @@
 """lightly's NNCLR example against this plugin's lightly recipe: same data,
 same budget, one evaluator.
 
-    python tools/benchmarks/lightly_parity.py [--epochs 5] [--seeds 0 1]
+    python tools/comparisons/lightly_parity.py [--epochs 5] [--seeds 0 1]
         [--num-train 10240] [--num-test N] [--data-root DIR]
-        [--runs lightly nnclr_mm lightly+PIECE ...] [--out docs/lightly_parity]
+        [--runs lightly nnclr_mm lightly+PIECE ...]
+        [--out docs/results/lightly_parity]
 
 Both train on the first ``--num-train`` Fashion-MNIST training images
 (Debian's ``dataset-fashion-mnist``), handed over as 28 px RGB images with
@@ -77,7 +78,7 @@ def parse_args():
         help='lightly+PIECE: lightly\'s example with one piece swapped for '
         'this plugin\'s (the ablations)')
     parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--out', default='docs/lightly_parity')
+    parser.add_argument('--out', default='docs/results/lightly_parity')
     return parser.parse_args()
 
 

@@ -1,4 +1,4 @@
-"""The learning benchmarks of tools/benchmarks/, run as typed on little
+"""The learning benchmarks of tools/comparisons/, run as typed on little
 data: they train, evaluate and write their tables."""
 import json
 
@@ -9,7 +9,7 @@ from toolkit import QUICKSTART, SIMCLR, tiny_options
 def test_lightly_parity_runs_both_and_writes_the_table(run_tool, tmp_path):
     out = tmp_path / 'parity'
     # One step of batch 256 each, on Debian's Fashion-MNIST files.
-    run_tool('benchmarks/lightly_parity.py', '--epochs', 1, '--seeds', 0,
+    run_tool('comparisons/lightly_parity.py', '--epochs', 1, '--seeds', 0,
              '--num-train', 256, '--num-test', 128, '--workers', 0,
              '--out', out)
     rows = json.loads((tmp_path / 'parity.json').read_text())['rows']
@@ -25,7 +25,7 @@ def test_lightly_parity_runs_both_and_writes_the_table(run_tool, tmp_path):
 
 def test_lightly_parity_ablation_swaps_one_piece(run_tool, tmp_path):
     out = tmp_path / 'ablation'
-    run_tool('benchmarks/lightly_parity.py', '--epochs', 1, '--seeds', 0,
+    run_tool('comparisons/lightly_parity.py', '--epochs', 1, '--seeds', 0,
              '--num-train', 256, '--num-test', 128, '--workers', 0,
              '--runs', 'lightly', 'lightly+heads', 'lightly+zero-init',
              '--out', out)
@@ -55,7 +55,7 @@ def test_compare_methods_trains_every_run_and_plots(run_tool, tmp_path,
         if not option.startswith('custom_hooks.')
     ] + ['test_cfg.k=1']
     out = tmp_path / 'compare'
-    run_tool('benchmarks/compare_methods.py', f'nnclr={QUICKSTART}',
+    run_tool('comparisons/compare_methods.py', f'nnclr={QUICKSTART}',
              f'nnclr-zir-on={QUICKSTART},'
              'model.backbone.zero_init_residual=True',
              f'simclr={SIMCLR}', '--seeds', 0, '--pixel-baseline',

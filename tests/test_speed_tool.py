@@ -1,5 +1,5 @@
-"""tools/benchmark.py runs and reports its sections (its numbers are
-recorded in docs/benchmarks.md, never asserted); the GPU acceptance
+"""tools/analysis_tools/speed.py runs and reports its sections (its numbers are
+recorded in docs/measured/speed.md, never asserted); the GPU acceptance
 rehearsal (tests/test_gpu_acceptance.py) runs its step, lookup and knn
 sections."""
 import json
@@ -7,11 +7,11 @@ import json
 from toolkit import run_tool_subprocess
 
 
-def test_benchmark_quick_writes_the_data_sections(tmp_path):
+def test_speed_quick_writes_the_data_sections(tmp_path):
     out = tmp_path / 'bench.json'
-    run = run_tool_subprocess('benchmark.py', '--quick', '--sections',
-                              'loader', 'device-aug', 'lightly', 'e2e',
-                              '--out', out)
+    run = run_tool_subprocess('analysis_tools/speed.py', '--quick',
+                              '--sections', 'loader', 'device-aug',
+                              'lightly', 'e2e', '--out', out)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(out.read_text())
     assert set(results) == {'machine', 'loader', 'device-aug', 'lightly',
@@ -32,7 +32,8 @@ def test_benchmark_quick_writes_the_data_sections(tmp_path):
 
 
 def test_a_bank_smaller_than_the_batch_is_a_clear_error():
-    run = run_tool_subprocess('benchmark.py', '--quick', '--bank-size', 4,
+    run = run_tool_subprocess('analysis_tools/speed.py', '--quick',
+                              '--bank-size', 4,
                               env=dict(CUDA_VISIBLE_DEVICES=''))
     assert run.returncode == 2
     assert '--bank-size (4) must hold one view\'s batch (8)' in run.stderr

@@ -1,9 +1,9 @@
 """Train several methods (or variants of one) at one budget and evaluate
 them all with the same evaluator.
 
-    python tools/benchmarks/compare_methods.py RUN [RUN ...] [--seeds 0 1]
+    python tools/comparisons/compare_methods.py RUN [RUN ...] [--seeds 0 1]
         [--cfg-options KEY=VALUE ...] [--pixel-baseline]
-        [--out docs/compare]
+        [--out docs/results/compare]
 
 Each RUN is ``NAME=CONFIG[,KEY=VALUE,...]``: a config (e.g. the quickstart
 and the ``*_fashion-mnist.py`` configs of ``configs/{simclr,mocov2,byol,
@@ -24,7 +24,7 @@ probe top-1 per seed and mean, wall time per epoch) and ``OUT.png``
 
 Example, the quickstart against SimCLR on the same budget::
 
-    python tools/benchmarks/compare_methods.py \\
+    python tools/comparisons/compare_methods.py \\
         nnclr=configs/nnclr/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py \\
         simclr=configs/simclr/simclr_resnet18_1xb256-coslr-5e_fashion-mnist.py
 """
@@ -78,7 +78,7 @@ def parse_args():
         '--pixel-baseline', action='store_true',
         help='also evaluate the raw pixels of the first run\'s loaders')
     parser.add_argument('--work-dir', default='work_dirs/compare')
-    parser.add_argument('--out', default='docs/compare')
+    parser.add_argument('--out', default='docs/results/compare')
     return parser.parse_args()
 
 

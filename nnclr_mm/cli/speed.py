@@ -1,4 +1,4 @@
-"""``nnclr-mm benchmark``: NNCLR's cost against mmpretrain's SimCLR and
+"""``nnclr-mm speed``: NNCLR's cost against mmpretrain's SimCLR and
 the hardware, in sections:
 
 step:   a training step of NNCLR vs SimCLR, same ResNet, interleaved in one
@@ -32,7 +32,7 @@ lightly: a training step of the lightly-recipe config against lightly's
         channels_last off and on (as_shipped: the config's); needs
         lightly.
 e2e:    quickstart training samples/s, data loading included.
-Nothing here is asserted: numbers are recorded (docs/benchmarks.md), not
+Nothing here is asserted: numbers are recorded (docs/measured/speed.md), not
 tested.
 """
 import contextlib
@@ -59,7 +59,7 @@ CONFIGS = osp.join(MIM_DIR, 'configs')
 QUICKSTART = osp.join(CONFIGS, 'nnclr',
                       'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
 MODEL_BASES = osp.join(CONFIGS, '_base_', 'models')
-EXAMPLE = ('nnclr-mm benchmark --sections step lookup --amp --channels-last '
+EXAMPLE = ('nnclr-mm speed --sections step lookup --amp --channels-last '
            '--bank-size 98304')
 
 
@@ -603,7 +603,7 @@ def bench_e2e(iters, batch):
 
 
 def main(argv=None):
-    parser = parser_for('benchmark', 'Speed and memory of NNCLR against '
+    parser = parser_for('speed', 'Speed and memory of NNCLR against '
                         'SimCLR and the hardware; nothing is asserted.',
                         EXAMPLE)
     sections = ['step', 'lookup', 'knn', 'loader', 'device-aug', 'lightly',
@@ -629,7 +629,7 @@ def main(argv=None):
     parser.add_argument('--workers', type=int, nargs='+',
                         help='DataLoader workers in the loader section; '
                         'defaults to 1 .. the CPU count')
-    parser.add_argument('--out', default='benchmark.json')
+    parser.add_argument('--out', default='speed.json')
     args = parser.parse_args(argv)
     quick = args.quick
     gpu = device().type == 'cuda'
