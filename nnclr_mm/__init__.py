@@ -27,11 +27,12 @@ from ._configs import register_configs  # noqa: E402
 from .datasets import OfflineFashionMNIST  # noqa: E402
 from .engine import (  # noqa: E402
     InvalidLossHook,
+    KNNTestLoop,
+    KNNValLoop,
     NNMemoryBankHook,
     PreemptionCheckpointHook,
     RNGStateHook,
 )
-from .evaluation import KNNTestLoop, KNNValLoop  # noqa: E402
 from .models import (  # noqa: E402
     NNBYOL,
     NNCLR,

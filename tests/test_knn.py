@@ -173,7 +173,7 @@ def test_two_processes_gather_the_bank_of_one(tmp_path):
 
 
 def test_knn_loop_rejects_unknown_features(tmp_path, tiny_cfg):
-    from nnclr_mm.evaluation import KNNValLoop
+    from nnclr_mm.engine import KNNValLoop
     with pytest.raises(ValueError, match="features must be one of.*'logits'"):
         KNNValLoop(
             Runner(

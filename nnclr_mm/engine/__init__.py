@@ -5,9 +5,11 @@ from .hooks import (
     ResumeLRHook,
     RNGStateHook,
 )
+from .runners import KNNTestLoop, KNNValLoop
 from .work_dir_lock import WorkDirBusyError, WorkDirLock
 
 __all__ = [
-    'InvalidLossHook', 'NNMemoryBankHook', 'PreemptionCheckpointHook',
-    'ResumeLRHook', 'RNGStateHook', 'WorkDirBusyError', 'WorkDirLock'
+    'InvalidLossHook', 'KNNTestLoop', 'KNNValLoop', 'NNMemoryBankHook',
+    'PreemptionCheckpointHook', 'ResumeLRHook', 'RNGStateHook',
+    'WorkDirBusyError', 'WorkDirLock'
 ]

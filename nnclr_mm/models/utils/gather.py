@@ -45,3 +45,22 @@ def concat_all_gather(x: torch.Tensor, grad: bool = False) -> torch.Tensor:
     if grad:
         return torch.cat(_AllGatherWithGrad.apply(x))
     return torch.cat(all_gather(x.detach()))
+
+
+def gather_rows(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` of every rank in rank order, whatever the number
+    of rows each holds; ``x`` itself in one process.
+
+    Args:
+        x (Tensor): ``(N_rank, ...)``, the same trailing shape on all ranks.
+
+    Returns:
+        Tensor: ``(sum of N_rank, ...)``.
+    """
+    if get_world_size() == 1:
+        return x
+    sizes = [int(n) for n in all_gather(x.new_tensor([len(x)]))]
+    padded = x.new_zeros((max(sizes), *x.shape[1:]))
+    padded[:len(x)] = x
+    return torch.cat(
+        [part[:n] for part, n in zip(all_gather(padded), sizes)])

@@ -1,35 +1,17 @@
 from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
-from mmengine.dist import all_gather, get_world_size
+from mmengine.dist import get_world_size
 from mmengine.hooks import LoggerHook
 from mmengine.logging import print_log
 from mmengine.runner import ValLoop
 from torch.utils.data import DataLoader
 
-from .._validation import check_choice
-from ..registry import LOOPS
-from .features import FEATURES, embed_batch
-from .knn import weighted_knn_scores
-
-
-def gather_rows(x: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``x`` of every rank in rank order, whatever the number
-    of rows each holds; ``x`` itself in one process.
-
-    Args:
-        x (Tensor): ``(N_rank, ...)``, the same trailing shape on all ranks.
-
-    Returns:
-        Tensor: ``(sum of N_rank, ...)``.
-    """
-    if get_world_size() == 1:
-        return x
-    sizes = [int(n) for n in all_gather(x.new_tensor([len(x)]))]
-    padded = x.new_zeros((max(sizes), *x.shape[1:]))
-    padded[:len(x)] = x
-    return torch.cat(
-        [part[:n] for part, n in zip(all_gather(padded), sizes)])
+from ..._validation import check_choice
+from ...evaluation.features import FEATURES, embed_batch
+from ...evaluation.knn import weighted_knn_scores
+from ...models.utils.gather import gather_rows
+from ...registry import LOOPS
 
 
 @LOOPS.register_module()

@@ -1,0 +1,3 @@
+from .knn_loops import KNNTestLoop, KNNValLoop
+
+__all__ = ['KNNTestLoop', 'KNNValLoop']
