@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -63,6 +65,25 @@ def test_training_curves_from_scalars(tmp_path):
     plot_training_curves(series, str(out))
     # Four panels of 3.6 x 3.2 inches at 100 dpi.
     assert Image.open(out).size == (1440, 320)
+
+
+def test_plots_leave_the_caller_s_matplotlib_backend_alone(tmp_path):
+    # A library that calls matplotlib.use() switches a notebook's or a
+    # GUI's backend under it; the plots draw on Figures of their own.
+    script = f"""
+import matplotlib
+matplotlib.use('svg')
+import numpy as np
+from nnclr_mm.visualization import plot_embedding, plot_training_curves
+plot_training_curves({{'loss': [(1, 2.0), (2, 1.0)]}}, r'{tmp_path}/c.png')
+plot_embedding(np.zeros((4, 2)), np.arange(4), r'{tmp_path}/e.png')
+print(matplotlib.get_backend())
+"""
+    run = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                         text=True, check=True)
+    assert run.stdout.split() == ['svg']
+    assert Image.open(tmp_path / 'c.png').size == (360, 320)
+    assert Image.open(tmp_path / 'e.png').size == (700, 600)
 
 
 def test_curves_join_a_run_and_the_run_that_resumed_it(tmp_path, run_tool,

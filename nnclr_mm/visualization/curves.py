@@ -63,15 +63,14 @@ def plot_training_curves(series: Dict[str, List[Tuple[int, float]]],
     Returns:
         str: ``out``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    # A Figure of its own: no pyplot state, the caller's backend untouched.
+    from matplotlib.figure import Figure
 
     panels = [p for p in PANELS if series.get(p[0])]
     if not panels:
         raise ValueError(f'none of {[p[0] for p in PANELS]} in the scalars')
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False)
+    fig = Figure(figsize=(3.6 * len(panels), 3.2))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (key, label, xlabel) in zip(axes[0], panels):
         steps, values = zip(*series[key])
         ax.plot(steps, values, marker='o' if len(steps) < 30 else None)
@@ -81,5 +80,4 @@ def plot_training_curves(series: Dict[str, List[Tuple[int, float]]],
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     return out

@@ -48,12 +48,13 @@ def plot_embedding(points: np.ndarray,
     Returns:
         str: ``out``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    # A Figure of its own: no pyplot state, the caller's backend untouched.
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(7, 6))
-    cmap = plt.get_cmap('tab10' if labels.max() < 10 else 'tab20')
+    fig = Figure(figsize=(7, 6))
+    ax = fig.subplots()
+    cmap = colormaps['tab10' if labels.max() < 10 else 'tab20']
     for cls in np.unique(labels):
         mask = labels == cls
         name = class_names[cls] if class_names else str(cls)
@@ -65,5 +66,4 @@ def plot_embedding(points: np.ndarray,
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     return out

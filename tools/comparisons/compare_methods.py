@@ -204,10 +204,9 @@ def write_results(results, args):
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(5, 3.5), dpi=100)
+    ax = fig.subplots()
     for name in names:
         curves = [r['val_knn_top1'] for r in results
                   if r['name'] == name and r['val_knn_top1']]
