@@ -14,6 +14,10 @@ import importlib
 import sys
 from typing import List, Optional
 
+#: The quickstart, and its last checkpoint: the commands' examples.
+QUICKSTART = 'nnclr_mm::nnclr/nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py'
+QUICKSTART_CKPT = 'work_dirs/quickstart/epoch_5.pth'
+
 #: command: (module, what it does)
 COMMANDS = {
     'train': ('train', 'train a model (mmpretrain tools/train.py options)'),
@@ -38,8 +42,7 @@ def usage() -> str:
     lines = ['usage: nnclr-mm COMMAND [ARGS]  (nnclr-mm COMMAND --help)',
              '', 'commands:']
     lines += [f'  {name:<14} {doc}' for name, (_, doc) in COMMANDS.items()]
-    lines += ['', 'example:', '  nnclr-mm train nnclr_mm::nnclr/'
-              'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py']
+    lines += ['', 'example:', f'  nnclr-mm train {QUICKSTART}']
     return '\n'.join(lines)
 
 

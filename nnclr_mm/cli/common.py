@@ -2,10 +2,11 @@
 config loading and runner building."""
 import argparse
 import functools
+import json
 import os
 import os.path as osp
 import tempfile
-from typing import Callable
+from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -14,20 +15,41 @@ from mmengine.runner import Runner
 from .cfg_options import merge_cfg_options
 
 
-def parser_for(command: str, description: str,
-               example: str) -> argparse.ArgumentParser:
+def parser_for(command: str,
+               description: str,
+               example: str,
+               config: Optional[str] = None,
+               checkpoint: Optional[str] = None,
+               out: Optional[str] = None,
+               runner: bool = False) -> argparse.ArgumentParser:
     """An argument parser for ``nnclr-mm COMMAND`` whose ``--help`` ends
-    with ``example``.
+    with ``example``, with the arguments most commands share.
 
     Args:
         command (str): The subcommand, e.g. ``'train'``.
         description (str): What it does, one line.
         example (str): A command line that runs it.
+        config (str, optional): Help of a positional ``config`` (a file or
+            ``package::path``). None: no such argument.
+        checkpoint (str, optional): Help of a positional ``checkpoint``
+            after it. None: no such argument.
+        out (str, optional): Help of ``--out``. None: no such option.
+        runner (bool): Whether the command builds a runner and takes
+            mmpretrain's options for it (:func:`add_runner_args`).
+            Defaults to False.
     """
-    return argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog=f'nnclr-mm {command}', description=description,
         epilog=f'example:\n  {example}',
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, text in (('config', config), ('checkpoint', checkpoint)):
+        if text:
+            parser.add_argument(name, help=text)
+    if out:
+        parser.add_argument('--out', help=out)
+    if runner:
+        add_runner_args(parser)
+    return parser
 
 
 def ends_process_group(main: Callable) -> Callable:
@@ -149,6 +171,18 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def write_metrics(path: Optional[str], metrics: dict) -> None:
+    """Write ``metrics`` as JSON to ``path``, the commands' ``--out``.
+
+    Args:
+        path (str, optional): The file; None writes nothing.
+        metrics (dict): What the command measured.
+    """
+    if path:
+        with open(path, 'w') as f:
+            json.dump(metrics, f, indent=2)
+
+
 def require_checkpoint(path: str) -> None:
     """Fail before any building, naming ``path``, if it is no file.
 
@@ -197,18 +231,17 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def runner_with_checkpoint(cfg: Config, checkpoint: str) -> Runner:
-    """A runner for ``cfg`` whose model holds ``checkpoint``, in eval mode.
+def runner_for_checkpoint(args: argparse.Namespace) -> Runner:
+    """A runner of :func:`config_for_checkpoint` whose model holds
+    ``args.checkpoint``, in eval mode.
 
     Args:
-        cfg (Config): A full runner config that itself loads and resumes
-            nothing (see :func:`config_for_checkpoint`).
-        checkpoint (str): The checkpoint file.
+        args (argparse.Namespace): As for :func:`config_for_checkpoint`.
 
     Returns:
         Runner: The runner, its model loaded strictly from the checkpoint.
     """
-    runner = build_runner(cfg)
-    runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
+    runner = build_runner(config_for_checkpoint(args))
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
     runner.model.eval()
     return runner

@@ -18,8 +18,8 @@ EXAMPLE = ('nnclr-mm dist-train nnclr_mm::nnclr_r50.py 8 '
 def parse_args(argv=None):
     parser = parser_for(
         'dist-train', 'Train with one process per GPU (torchrun); '
-        'options after GPUS go to nnclr-mm train.', EXAMPLE)
-    parser.add_argument('config', help='config file or package::path')
+        'options after GPUS go to nnclr-mm train.', EXAMPLE,
+        config='config file or package::path')
     parser.add_argument('gpus', type=int, help='processes on this node')
     env = os.environ
     parser.add_argument('--nnodes', type=int,

@@ -6,29 +6,30 @@ CONFIG gives the model and a ``KNNValLoop`` validation (``val_cfg``,
 checkpoint's ``backbone.*`` weights are loaded into the model's backbone,
 whatever algorithm (NNCLR, SimCLR, MoCo, BYOL ...) produced them.
 """
-import json
-
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
+from . import QUICKSTART_CKPT
 from .common import (
-    add_runner_args,
     build_runner,
     config_for_checkpoint,
     ends_process_group,
     parser_for,
+    write_metrics,
 )
 
 EXAMPLE = ('nnclr-mm knn nnclr_mm::nnclr/benchmarks/'
-           'resnet18_knn-k200-t0.07_fashion-mnist.py '
-           'work_dirs/quickstart/epoch_5.pth --pixel-baseline')
+           f'resnet18_knn-k200-t0.07_fashion-mnist.py {QUICKSTART_CKPT} '
+           '--pixel-baseline')
 
 
 def parse_args(argv=None):
-    parser = parser_for('knn', 'kNN of a checkpoint\'s backbone.', EXAMPLE)
-    parser.add_argument('config', help='config with a KNNValLoop val_cfg')
-    parser.add_argument('checkpoint', help='checkpoint with backbone.* keys')
+    parser = parser_for(
+        'knn', 'kNN of a checkpoint\'s backbone.', EXAMPLE,
+        config='config with a KNNValLoop val_cfg',
+        checkpoint='checkpoint with backbone.* keys',
+        out='write the metrics to this JSON file', runner=True)
     parser.add_argument('--k', type=int, help='override val_cfg.k')
     parser.add_argument(
         '--temperature', type=float, help='override val_cfg.temperature')
@@ -36,8 +37,6 @@ def parse_args(argv=None):
         '--pixel-baseline',
         action='store_true',
         help='also run the same kNN on raw pixels')
-    parser.add_argument('--out', help='write the metrics to this JSON file')
-    add_runner_args(parser)
     return parser.parse_args(argv)
 
 
@@ -71,7 +70,5 @@ def main(argv=None):
     for name, metrics in results.items():
         cells = '  '.join(f'{k}: {v:.2f}' for k, v in metrics.items())
         print(f'  {name:>9}  {cells}')
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
+    write_metrics(args.out, results)
     return results

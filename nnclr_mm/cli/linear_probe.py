@@ -10,34 +10,32 @@ checkpoint of that backbone works (NNCLR, SimCLR, MoCo, BYOL ...). The
 probe's checkpoints go to the work dir; the last one classifies images with
 mmpretrain's ``ImageClassificationInferencer`` and ``inference_model``.
 """
-import json
 import os.path as osp
 
 from mmengine.runner.checkpoint import _load_checkpoint
 
+from . import QUICKSTART_CKPT
 from .common import (
-    add_runner_args,
     build_runner,
     ends_process_group,
     load_config,
     parser_for,
     require_checkpoint,
+    write_metrics,
 )
 
 EXAMPLE = ('nnclr-mm linear-probe nnclr_mm::nnclr/benchmarks/'
            'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py '
-           'work_dirs/quickstart/epoch_5.pth')
+           f'{QUICKSTART_CKPT}')
 
 
 def parse_args(argv=None):
-    parser = parser_for('linear-probe', 'Train and test a linear probe on '
-                        'the frozen backbone of a checkpoint.', EXAMPLE)
-    parser.add_argument('config', help='linear-probe config file or '
-                        'package::path')
-    parser.add_argument('checkpoint', help='SSL checkpoint (backbone.* '
-                        'weights) or a backbone state dict')
-    parser.add_argument('--out', help='write the test metrics to this JSON')
-    add_runner_args(parser)
+    parser = parser_for(
+        'linear-probe', 'Train and test a linear probe on the frozen '
+        'backbone of a checkpoint.', EXAMPLE,
+        config='linear-probe config file or package::path',
+        checkpoint='SSL checkpoint (backbone.* weights) or a backbone state '
+        'dict', out='write the test metrics to this JSON', runner=True)
     return parser.parse_args(argv)
 
 
@@ -63,7 +61,5 @@ def main(argv=None):
     metrics = runner.test()
     print(f'linear probe of {args.checkpoint}: ' + '  '.join(
         f'{k}: {v:.2f}' for k, v in metrics.items()))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(metrics, f, indent=2)
+    write_metrics(args.out, metrics)
     return metrics

@@ -602,7 +602,7 @@ def bench_e2e(iters, batch):
                 images_per_s=round(2 * batch / median, 1))
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = parser_for('speed', 'Speed and memory of NNCLR against '
                         'SimCLR and the hardware; nothing is asserted.',
                         EXAMPLE)
@@ -631,13 +631,20 @@ def main(argv=None):
                         'defaults to 1 .. the CPU count')
     parser.add_argument('--out', default='speed.json')
     args = parser.parse_args(argv)
+    args.r18_batch = 8 if args.quick else 256
+    args.r50_batch = args.r50_batch or (
+        2 if args.quick else 256 if device().type == 'cuda' else 8)
+    batch = max(args.r18_batch, args.r50_batch)
+    if args.bank_size < batch:
+        parser.error(f'--bank-size ({args.bank_size}) must hold one view\'s '
+                     f'batch ({batch})')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     quick = args.quick
     gpu = device().type == 'cuda'
-    r18_batch = 8 if quick else 256
-    r50_batch = args.r50_batch or (2 if quick else 256 if gpu else 8)
-    if args.bank_size < max(r18_batch, r50_batch):
-        parser.error(f'--bank-size ({args.bank_size}) must hold one view\'s '
-                     f'batch ({max(r18_batch, r50_batch)})')
     results = dict(machine=dict(
         device=(torch.cuda.get_device_name() if torch.cuda.is_available()
                 else f'CPU: {platform.processor() or platform.machine()}'),
@@ -646,8 +653,8 @@ def main(argv=None):
         options = (args.channels_last, args.amp, args.bank_size)
         steps = 2 if quick else 10
         results['step'] = [
-            bench_step(18, 32, r18_batch, steps, *options),
-            bench_step(50, 64 if quick else 224, r50_batch, steps,
+            bench_step(18, 32, args.r18_batch, steps, *options),
+            bench_step(50, 64 if quick else 224, args.r50_batch, steps,
                        *options)
         ]
     if 'lookup' in args.sections:

@@ -5,24 +5,22 @@ import os
 from mmengine.config import Config
 
 from ..engine import WorkDirLock
+from . import QUICKSTART
 from .common import (
-    add_runner_args,
     build_runner,
     ends_process_group,
     load_config,
     parser_for,
 )
 
-EXAMPLE = ('nnclr-mm train nnclr_mm::nnclr/'
-           'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py '
-           '--work-dir work_dirs/quickstart')
+EXAMPLE = f'nnclr-mm train {QUICKSTART} --work-dir work_dirs/quickstart'
 
 
 def parse_args(argv=None):
-    parser = parser_for('train', 'Train a model.', EXAMPLE)
-    parser.add_argument('config',
-                        help='config file, or package::path of an installed '
-                        'package (nnclr_mm::nnclr/...)')
+    parser = parser_for(
+        'train', 'Train a model.', EXAMPLE,
+        config='config file, or package::path of an installed package '
+        '(nnclr_mm::nnclr/...)', runner=True)
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -49,7 +47,6 @@ def parse_args(argv=None):
         '--no-persistent-workers',
         action='store_true',
         help='set persistent_workers=False in every dataloader')
-    add_runner_args(parser)
     return parser.parse_args(argv)
 
 

@@ -15,26 +15,23 @@ import torch
 from ..evaluation import embed_dataset
 from ..utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 from ..visualization import neighbour_grid, raw_image
+from . import QUICKSTART, QUICKSTART_CKPT
 from .common import (
-    add_runner_args,
-    config_for_checkpoint,
     ends_process_group,
     parser_for,
-    runner_with_checkpoint,
+    runner_for_checkpoint,
 )
 
-EXAMPLE = ('nnclr-mm vis-nn nnclr_mm::nnclr/'
-           'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py '
-           'work_dirs/quickstart/epoch_5.pth')
+EXAMPLE = f'nnclr-mm vis-nn {QUICKSTART} {QUICKSTART_CKPT}'
 
 
 def parse_args(argv=None):
-    parser = parser_for('vis-nn', 'Nearest neighbours of query images, as '
-                        'a PNG.', EXAMPLE)
-    parser.add_argument('config', help='config with a KNNValLoop val_cfg')
-    parser.add_argument('checkpoint', help='checkpoint of the model')
-    parser.add_argument(
-        '--out', help='PNG path (default: nn_grid.png beside the checkpoint)')
+    parser = parser_for(
+        'vis-nn', 'Nearest neighbours of query images, as a PNG.', EXAMPLE,
+        config='config with a KNNValLoop val_cfg',
+        checkpoint='checkpoint of the model',
+        out='PNG path (default: nn_grid.png beside the checkpoint)',
+        runner=True)
     parser.add_argument('--num-queries', type=int, default=8)
     parser.add_argument('--topk', type=int, default=6)
     parser.add_argument(
@@ -43,7 +40,6 @@ def parse_args(argv=None):
         default='neck',
         help='neck: the z the support set stores; backbone: pooled features')
     parser.add_argument('--seed', type=int, default=0)
-    add_runner_args(parser)
     return parser.parse_args(argv)
 
 
@@ -52,8 +48,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     out = args.out or osp.join(osp.dirname(args.checkpoint), 'nn_grid.png')
-    runner = runner_with_checkpoint(config_for_checkpoint(args),
-                                    args.checkpoint)
+    runner = runner_for_checkpoint(args)
     cfg = runner.cfg
     bank_loader = runner.build_dataloader(cfg.val_cfg.bank_dataloader)
     query_loader = runner.build_dataloader(cfg.val_dataloader)

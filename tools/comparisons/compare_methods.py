@@ -66,7 +66,7 @@ def parse_run(text: str) -> dict:
     return dict(name=name, config=config, options=options)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('runs', nargs='+', type=parse_run,
                         help='NAME=CONFIG[,KEY=VALUE,...]')
@@ -79,7 +79,7 @@ def parse_args():
         help='also evaluate the raw pixels of the first run\'s loaders')
     parser.add_argument('--work-dir', default='work_dirs/compare')
     parser.add_argument('--out', default='docs/results/compare')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def run_config(run: dict, seed: int, common: dict, work_dir: str) -> Config:

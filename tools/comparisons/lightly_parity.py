@@ -61,7 +61,7 @@ CONFIG = osp.join(ROOT, 'configs', 'nnclr',
 LIGHTLY_MEAN, LIGHTLY_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--epochs', type=int, default=5)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
@@ -79,7 +79,7 @@ def parse_args():
         'this plugin\'s (the ablations)')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--out', default='docs/results/lightly_parity')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def fashion_mnist(data_root: str, split: str, num: int = None):
