@@ -13,11 +13,11 @@ test_dataloader = dict(
     dataset=dict(type='CIFAR10', data_root='data/cifar10', split='test',
                  pipeline=[dict(type='PackInputs')]))
 test_evaluator = dict(type='Accuracy', topk=(1, 5))
+# The bank: the same loader on the training split.
 test_cfg = dict(
     type='KNNTestLoop',
     bank_dataloader=dict(
-        **knn_loader,
-        dataset=dict(type='CIFAR10', data_root='data/cifar10',
-                     split='train', pipeline=[dict(type='PackInputs')])),
+        test_dataloader,
+        dataset=dict(test_dataloader['dataset'], split='train')),
     k=200,
     temperature=0.07)

@@ -26,13 +26,12 @@ val_dataloader = dict(
                  split='test', pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 # Weighted kNN on backbone features (Wu et al. 2018, k = 200, T = 0.07):
-# the training images vote for the test images.
+# the training images vote for the test images, through the same loader.
 val_cfg = dict(
     type='KNNValLoop',
     bank_dataloader=dict(
-        **eval_loader,
-        dataset=dict(type='OfflineFashionMNIST', data_root=data_root,
-                     split='train', pipeline=test_pipeline)),
+        val_dataloader,
+        dataset=dict(val_dataloader['dataset'], split='train')),
     k=200,
     temperature=0.07)
 # tools/test.py: the same kNN on the whole splits (all 60,000 training

@@ -22,11 +22,11 @@ test_dataloader = dict(
     dataset=dict(type='ImageNet', data_root='data/imagenet', split='val',
                  pipeline=knn_pipeline))
 test_evaluator = dict(type='Accuracy', topk=(1, 5))
+# The bank: the same loader on the training split.
 test_cfg = dict(
     type='KNNTestLoop',
     bank_dataloader=dict(
-        **knn_loader,
-        dataset=dict(type='ImageNet', data_root='data/imagenet',
-                     split='train', pipeline=knn_pipeline)),
+        test_dataloader,
+        dataset=dict(test_dataloader['dataset'], split='train')),
     k=200,
     temperature=0.07)
