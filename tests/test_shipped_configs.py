@@ -266,15 +266,18 @@ def test_in1k_recipe_trains_and_tests(config, imagenet_root, run_tool,
                        tmp_path), num_classes=2)
 
 
-def test_resnet50_knn_benchmark(paper_checkpoint, imagenet_root, run_tool,
-                                tmp_path):
-    by_test = evaluate(run_tool, KNN_IN1K, paper_checkpoint,
-                           imagenet_root, tmp_path)
-    by_knn_eval = evaluate(run_tool, KNN_IN1K, paper_checkpoint,
-                           imagenet_root, tmp_path,
+@pytest.mark.parametrize('config, checkpoint, root, num_classes', [
+    (KNN_IN1K, 'paper_checkpoint', 'imagenet_root', 2),
+    (KNN_FMNIST, 'quickstart_checkpoint', 'fashion_mnist_root', 10)])
+def test_knn_benchmark(config, checkpoint, root, num_classes, request,
+                       run_tool, tmp_path):
+    checkpoint, root = map(request.getfixturevalue, (checkpoint, root))
+    by_test = evaluate(run_tool, config, checkpoint, root, tmp_path)
+    by_knn_eval = evaluate(run_tool, config, checkpoint, root, tmp_path,
                            tool='analysis_tools/knn_eval.py')
-    check_knn(by_test, num_classes=2)
-    # Both tools run one kNN on the same backbone and images.
+    check_knn(by_test, num_classes=num_classes)
+    # Both tools run one kNN on the same backbone and images: the
+    # benchmark's validation and test loops are the same kNN.
     assert by_knn_eval == dict(backbone=by_test)
 
 
@@ -359,18 +362,6 @@ def test_compare_config_trains_and_tests(config, fashion_mnist_root,
     metrics = evaluate(run_tool, config, checkpoint, fashion_mnist_root,
                            tmp_path)
     check_knn(metrics, num_classes=10)
-
-
-def test_resnet18_knn_benchmark(quickstart_checkpoint, fashion_mnist_root,
-                                run_tool, tmp_path):
-    by_test = evaluate(run_tool, KNN_FMNIST, quickstart_checkpoint,
-                           fashion_mnist_root, tmp_path)
-    by_knn_eval = evaluate(run_tool, KNN_FMNIST, quickstart_checkpoint,
-                               fashion_mnist_root, tmp_path,
-                               tool='analysis_tools/knn_eval.py')
-    check_knn(by_test, num_classes=10)
-    # The benchmark's validation and test loops are the same kNN here.
-    assert by_knn_eval == dict(backbone=by_test)
 
 
 def test_resnet18_linear_benchmark(quickstart_checkpoint, fashion_mnist_root,
@@ -490,25 +481,26 @@ def test_resnet50_retrieval_config(paper_checkpoint, run_tool, tmp_path,
                     tmp_path, capfd)
 
 
-# The README's configs that switch an mmpretrain recipe -----------------------
-def readme_configs():
-    """The README's Python blocks that inherit an mmpretrain recipe."""
+# The guide's configs that switch an mmpretrain recipe ----------------------
+def guide_configs():
+    """The Python blocks of the configs guide that inherit an mmpretrain
+    recipe."""
     import re
-    with open(osp.join(ROOT, 'README.md')) as f:
+    with open(osp.join(ROOT, 'docs', 'user_guides', 'configs.md')) as f:
         blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
     return [b for b in blocks if "_base_ = ['mmpretrain::" in b]
 
 
-def test_the_readme_shows_two_recipe_switches():
-    assert len(readme_configs()) == 2
+def test_the_guide_shows_two_recipe_switches():
+    assert len(guide_configs()) == 2
 
 
 @pytest.mark.parametrize('index, algorithm, head', [
     (0, 'NNCLR', 'NNCLRHead'), (1, 'NNBYOL', 'LatentPredictHead')])
-def test_a_readme_recipe_switch_trains(index, algorithm, head, imagenet_root,
+def test_a_guide_recipe_switch_trains(index, algorithm, head, imagenet_root,
                                        run_tool, tmp_path):
     config = tmp_path / 'my_config.py'
-    config.write_text(readme_configs()[index])
+    config.write_text(guide_configs()[index])
     cfg = Config.fromfile(str(config))
     assert (cfg.model.type, cfg.model.head.type) == (algorithm, head)
     if algorithm == 'NNCLR':  # nothing of SimCLR's head is left

@@ -10,12 +10,11 @@ from toolkit import NO_VALIDATION, QUICKSTART, serial_options, tiny_config
 
 import nnclr_mm  # noqa: F401
 from nnclr_mm.visualization import (
+    GridLayout,
     find_scalars,
-    grid_geometry,
     load_scalars,
     neighbour_grid,
     plot_training_curves,
-    tile_origin,
 )
 from nnclr_mm.visualization.neighbours import GREEN, GREY, RED
 
@@ -38,11 +37,11 @@ def test_neighbour_grid_marks_same_class_neighbours(tmp_path):
         neighbour_labels=[[1, 0, 1], [2, 2, 2]])
     assert accuracy == pytest.approx(5 / 6)
     image = np.asarray(Image.open(out).convert('RGB'))
-    assert image.shape[1::-1] == grid_geometry(2, 4, 64, 4, 6, 24)
+    assert image.shape[1::-1] == GridLayout().size(2, 4)
     expected = [[GREY, GREEN, RED, GREEN], [GREY, GREEN, GREEN, GREEN]]
     for row, colours in enumerate(expected):
         for col, colour in enumerate(colours):
-            x, y = tile_origin(row, col, 64, 4, 6, 24)
+            x, y = GridLayout().origin(row, col)
             # A pixel in the frame (left border, halfway down) ...
             assert tuple(image[y + 36, x + 1]) == colour, (row, col)
             # ... and one of the image inside it.
@@ -130,7 +129,7 @@ def test_vis_nn_tool_writes_the_grid(tmp_path, tiny_checkpoint, run_tool,
     run_tool('visualization/vis_nn.py', QUICKSTART, tiny_checkpoint,
              '--out', out, '--num-queries', 3, '--topk', 4, '--work-dir',
              tmp_path / 'w', *SMALL)
-    assert Image.open(out).size == grid_geometry(3, 5, 64, 4, 6, 24)
+    assert Image.open(out).size == GridLayout().size(3, 5)
     assert 'neighbour accuracy: shown' in capsys.readouterr().out
 
 

@@ -1,4 +1,4 @@
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -8,42 +8,43 @@ RED = (210, 40, 40)
 GREY = (200, 200, 200)
 
 
-def grid_geometry(rows: int, cols: int, tile: int, border: int, gap: int,
-                  title_height: int) -> Tuple[int, int]:
-    """Width and height in pixels of a :func:`neighbour_grid` image.
+class GridLayout(NamedTuple):
+    """The pixel layout of a :func:`neighbour_grid` image.
 
     Args:
-        rows (int): Number of queries.
-        cols (int): Tiles per row, the query included.
-        tile (int): Side of each image in pixels.
-        border (int): Frame width.
-        gap (int): Space between frames.
-        title_height (int): Height of the title band.
+        tile (int): Side of each image in pixels. Defaults to 64.
+        border (int): Frame width. Defaults to 4.
+        gap (int): Space between frames. Defaults to 6.
+        title_height (int): Height of the title band. Defaults to 24.
 
-    Returns:
-        tuple[int, int]: ``(width, height)``.
+    Examples:
+        >>> layout = GridLayout()
+        >>> layout.origin(0, 1)
+        (84, 30)
+        >>> layout.size(rows=2, cols=4)
+        (318, 186)
     """
-    cell = tile + 2 * border + gap
-    return gap + cols * cell, title_height + gap + rows * cell
+    tile: int = 64
+    border: int = 4
+    gap: int = 6
+    title_height: int = 24
 
+    @property
+    def cell(self) -> int:
+        """Pitch of the frames: a tile, its border and one gap."""
+        return self.tile + 2 * self.border + self.gap
 
-def tile_origin(row: int, col: int, tile: int, border: int, gap: int,
-                title_height: int) -> Tuple[int, int]:
-    """Top-left pixel (x, y) of the frame around tile (row, col).
+    def origin(self, row: int, col: int) -> Tuple[int, int]:
+        """Top-left pixel ``(x, y)`` of the frame around tile (row, col);
+        column 0 is the query."""
+        return (self.gap + col * self.cell,
+                self.title_height + self.gap + row * self.cell)
 
-    Args:
-        row (int): The query's row.
-        col (int): The column, 0 for the query.
-        tile (int): Side of each image in pixels.
-        border (int): Frame width.
-        gap (int): Space between frames.
-        title_height (int): Height of the title band.
-
-    Returns:
-        tuple[int, int]: ``(x, y)``.
-    """
-    cell = tile + 2 * border + gap
-    return gap + col * cell, title_height + gap + row * cell
+    def size(self, rows: int, cols: int) -> Tuple[int, int]:
+        """``(width, height)`` of a grid of ``rows`` queries and ``cols``
+        tiles per row, the query included: where a tile past the last
+        would start."""
+        return self.origin(rows, cols)
 
 
 def _to_tile(image: np.ndarray, size: int) -> Image.Image:
@@ -59,10 +60,7 @@ def neighbour_grid(queries: Sequence[np.ndarray],
                    query_labels: Optional[Sequence[int]] = None,
                    neighbour_labels: Optional[Sequence[Sequence[int]]] = None,
                    title: str = 'nearest neighbours',
-                   tile: int = 64,
-                   border: int = 4,
-                   gap: int = 6,
-                   title_height: int = 24) -> Optional[float]:
+                   layout: Optional[GridLayout] = None) -> Optional[float]:
     """Write a PNG grid: each row a query, then its nearest neighbours.
 
     As in the NNCLR paper's figures of support-set neighbours. When labels
@@ -79,10 +77,8 @@ def neighbour_grid(queries: Sequence[np.ndarray],
         neighbour_labels (Sequence[Sequence[int]], optional): Labels of the
             neighbours.
         title (str): Title text. Defaults to ``'nearest neighbours'``.
-        tile (int): Side of each image in pixels. Defaults to 64.
-        border (int): Frame width. Defaults to 4.
-        gap (int): Space between frames. Defaults to 6.
-        title_height (int): Height of the title band. Defaults to 24.
+        layout (GridLayout, optional): Tile size, frames and gaps.
+            Defaults to ``GridLayout()``.
 
     Returns:
         float or None: The neighbour accuracy, when labels are given.
@@ -97,15 +93,15 @@ def neighbour_grid(queries: Sequence[np.ndarray],
     if accuracy is not None:
         title = f'{title} - neighbour accuracy {100 * accuracy:.1f}%'
 
-    canvas = Image.new(
-        'RGB', grid_geometry(rows, cols, tile, border, gap, title_height),
-        'white')
+    layout = layout or GridLayout()
+    tile, border, gap = layout.tile, layout.border, layout.gap
+    canvas = Image.new('RGB', layout.size(rows, cols), 'white')
     draw = ImageDraw.Draw(canvas)
     draw.text((gap, gap // 2), title, fill='black')
     for row in range(rows):
         images = [queries[row], *neighbours[row]]
         for col, image in enumerate(images):
-            x, y = tile_origin(row, col, tile, border, gap, title_height)
+            x, y = layout.origin(row, col)
             colour = GREY
             if labelled and col > 0:
                 colour = GREEN if same[row][col - 1] else RED
