@@ -486,8 +486,8 @@ def check_device_aug(out: str, rehearse: bool) -> dict:
     (tools/analysis_tools/speed.py --sections device-aug), and the quickstart's
     device-aug config trained for an epoch with --amp."""
     status, equivalence, _, equivalence_log = pytest(
-        'cpu' if rehearse else 'cuda', 'tests/test_batch_photometric.py',
-        out, 'equivalence')
+        'cpu' if rehearse else 'cuda',
+        'tests/test_models/test_batch_photometric.py', out, 'equivalence')
     result = osp.join(out, 'speed.json')
     bench = run([sys.executable, 'tools/analysis_tools/speed.py', '--sections',
                  'device-aug', '--out', result,

@@ -11,7 +11,8 @@ contrast, ``Image.blend``'s float32 interpolation truncated to uint8, its
 HSV conversions with their float32 and float64 steps, and its Gaussian
 blur as three box blurs per axis in 24-bit fixed point (int32 here, fast
 on any GPU); grayscale and solarize as mmcv computes them. Each equals
-its CPU counterpart pixel for pixel (``tests/test_batch_photometric.py``).
+its CPU counterpart pixel for pixel
+(``tests/test_models/test_batch_photometric.py``).
 Images are ``(N, 3, H, W)`` uint8 tensors in RGB order; factors are one
 per image.
 """

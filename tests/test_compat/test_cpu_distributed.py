@@ -1,6 +1,6 @@
 """Distributed training without CUDA: when the fix applies, and that it
 wraps mmengine once. Training itself runs in tests/test_distributed.py,
-the SyncBN layers in tests/test_sync_bn.py."""
+the SyncBN layers in tests/test_models/test_sync_bn.py."""
 import mmengine.dist
 import pytest
 import torch
