@@ -171,6 +171,21 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def picture_path(args: argparse.Namespace, name: str) -> str:
+    """Where a command that draws writes its PNG: ``args.out``, or
+    ``name`` beside ``args.checkpoint`` (with the run it shows, not in the
+    folder the command was typed in).
+
+    Args:
+        args (argparse.Namespace): With ``out`` and ``checkpoint``.
+        name (str): The file name of the default.
+
+    Returns:
+        str: The PNG's path.
+    """
+    return args.out or osp.join(osp.dirname(args.checkpoint), name)
+
+
 def write_metrics(path: Optional[str], metrics: dict) -> None:
     """Write ``metrics`` as JSON to ``path``, the commands' ``--out``.
 

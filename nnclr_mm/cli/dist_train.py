@@ -9,14 +9,14 @@ import os
 import subprocess
 import sys
 
-from .common import parser_for
+from . import common
 
 EXAMPLE = ('nnclr-mm dist-train nnclr_mm::nnclr_r50.py 8 '
            '--work-dir work_dirs/nnclr_r50')
 
 
 def parse_args(argv=None):
-    parser = parser_for(
+    parser = common.parser_for(
         'dist-train', 'Train with one process per GPU (torchrun); '
         'options after GPUS go to nnclr-mm train.', EXAMPLE,
         config='config file or package::path')

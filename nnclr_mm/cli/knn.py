@@ -10,14 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
-from . import QUICKSTART_CKPT
-from .common import (
-    build_runner,
-    config_for_checkpoint,
-    ends_process_group,
-    parser_for,
-    write_metrics,
-)
+from . import QUICKSTART_CKPT, common
 
 EXAMPLE = ('nnclr-mm knn nnclr_mm::nnclr/benchmarks/'
            f'resnet18_knn-k200-t0.07_fashion-mnist.py {QUICKSTART_CKPT} '
@@ -25,7 +18,7 @@ EXAMPLE = ('nnclr-mm knn nnclr_mm::nnclr/benchmarks/'
 
 
 def parse_args(argv=None):
-    parser = parser_for(
+    parser = common.parser_for(
         'knn', 'kNN of a checkpoint\'s backbone.', EXAMPLE,
         config='config with a KNNValLoop val_cfg',
         checkpoint='checkpoint with backbone.* keys',
@@ -46,13 +39,13 @@ def knn_runner(cfg: Config, features: str) -> Runner:
         raise ValueError(f'{cfg.filename}: val_cfg must be a KNNValLoop, '
                          f'got {cfg.get("val_cfg")}')
     cfg.val_cfg.features = features
-    return build_runner(cfg)
+    return common.build_runner(cfg)
 
 
-@ends_process_group
+@common.ends_process_group
 def main(argv=None):
     args = parse_args(argv)
-    cfg = config_for_checkpoint(args)
+    cfg = common.config_for_checkpoint(args)
     for key in ('k', 'temperature'):
         if getattr(args, key) is not None:
             cfg.val_cfg[key] = getattr(args, key)
@@ -70,5 +63,5 @@ def main(argv=None):
     for name, metrics in results.items():
         cells = '  '.join(f'{k}: {v:.2f}' for k, v in metrics.items())
         print(f'  {name:>9}  {cells}')
-    write_metrics(args.out, results)
+    common.write_metrics(args.out, results)
     return results

@@ -14,15 +14,7 @@ import os.path as osp
 
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from . import QUICKSTART_CKPT
-from .common import (
-    build_runner,
-    ends_process_group,
-    load_config,
-    parser_for,
-    require_checkpoint,
-    write_metrics,
-)
+from . import QUICKSTART_CKPT, common
 
 EXAMPLE = ('nnclr-mm linear-probe nnclr_mm::nnclr/benchmarks/'
            'resnet18_linear-probe-1xb256-coslr-10e_fashion-mnist.py '
@@ -30,7 +22,7 @@ EXAMPLE = ('nnclr-mm linear-probe nnclr_mm::nnclr/benchmarks/'
 
 
 def parse_args(argv=None):
-    parser = parser_for(
+    parser = common.parser_for(
         'linear-probe', 'Train and test a linear probe on the frozen '
         'backbone of a checkpoint.', EXAMPLE,
         config='linear-probe config file or package::path',
@@ -48,18 +40,18 @@ def backbone_prefix(checkpoint: str) -> str:
                               for k in state) else ''
 
 
-@ends_process_group
+@common.ends_process_group
 def main(argv=None):
     args = parse_args(argv)
-    require_checkpoint(args.checkpoint)
-    cfg = load_config(args)
+    common.require_checkpoint(args.checkpoint)
+    cfg = common.load_config(args)
     cfg.model.backbone.init_cfg = dict(
         type='Pretrained', checkpoint=osp.abspath(args.checkpoint),
         prefix=backbone_prefix(args.checkpoint) or None)
-    runner = build_runner(cfg)
+    runner = common.build_runner(cfg)
     runner.train()
     metrics = runner.test()
     print(f'linear probe of {args.checkpoint}: ' + '  '.join(
         f'{k}: {v:.2f}' for k, v in metrics.items()))
-    write_metrics(args.out, metrics)
+    common.write_metrics(args.out, metrics)
     return metrics

@@ -3,14 +3,14 @@ run as a PNG, the runs that resumed it included."""
 import os.path as osp
 
 from ..visualization import find_scalars, load_scalars, plot_training_curves
-from .common import parser_for
+from . import common
 
 EXAMPLE = 'nnclr-mm plot-curves work_dirs/quickstart'
 
 
 def parse_args(argv=None):
-    parser = parser_for('plot-curves', 'Training curves of a work dir, as '
-                        'a PNG.', EXAMPLE)
+    parser = common.parser_for(
+        'plot-curves', 'Training curves of a work dir, as a PNG.', EXAMPLE)
     parser.add_argument('work_dir', help="a runner's work dir")
     parser.add_argument(
         '--out', help='PNG path (default: WORK_DIR/training_curves.png)')

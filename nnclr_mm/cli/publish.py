@@ -27,18 +27,18 @@ import mmpretrain
 import torch
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from .common import parser_for
+from . import QUICKSTART_CKPT, common
 
 #: State-dict prefix of the support set, rebuilt by training.
 SUPPORT_SET = 'memory_bank.'
-EXAMPLE = ('nnclr-mm publish work_dirs/quickstart/epoch_5.pth '
-           'work_dirs/nnclr_r18.pth --backbone-only')
+EXAMPLE = (f'nnclr-mm publish {QUICKSTART_CKPT} work_dirs/nnclr_r18.pth '
+           '--backbone-only')
 
 
 def parse_args(argv=None):
-    parser = parser_for('publish', 'Write the weights of a checkpoint for '
-                        'publishing.', EXAMPLE)
-    parser.add_argument('in_file', help='checkpoint written by training')
+    parser = common.parser_for(
+        'publish', 'Write the weights of a checkpoint for publishing.',
+        EXAMPLE, checkpoint='checkpoint written by training')
     parser.add_argument('out_file', help='output name, e.g. nnclr_r50.pth')
     parser.add_argument(
         '--backbone-only',
@@ -86,8 +86,8 @@ def publish(in_file: str, out_file: str, backbone_only: bool = False) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    final = publish(args.in_file, args.out_file, args.backbone_only)
+    final = publish(args.checkpoint, args.out_file, args.backbone_only)
     size = osp.getsize(final) / 2**20
-    print(f'published {final} ({size:.1f} MiB) from {args.in_file} '
-          f'({osp.getsize(args.in_file) / 2**20:.1f} MiB)')
+    print(f'published {final} ({size:.1f} MiB) from {args.checkpoint} '
+          f'({osp.getsize(args.checkpoint) / 2**20:.1f} MiB)')
     return final

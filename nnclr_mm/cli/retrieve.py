@@ -17,15 +17,16 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from ..visualization import neighbour_grid
-from .common import parser_for, require_checkpoint, resolve_config
+from . import common
 
 EXAMPLE = ('nnclr-mm retrieve query.png --gallery my_images/ '
            '--checkpoint work_dirs/quickstart/epoch_5.pth --topk 5')
 
 
 def parse_args(argv=None):
-    parser = parser_for('retrieve', 'The nearest images of queries in a '
-                        'folder of images.', EXAMPLE)
+    parser = common.parser_for(
+        'retrieve', 'The nearest images of queries in a folder of images.',
+        EXAMPLE)
     parser.add_argument('queries', nargs='+', help='query image files')
     parser.add_argument('--gallery', required=True,
                         help='folder of the images to search (subfolders '
@@ -93,11 +94,11 @@ def rgb(path: str):
 def main(argv=None) -> List[list]:
     from mmpretrain import ImageRetrievalInferencer
     args = parse_args(argv)
-    require_checkpoint(args.checkpoint)
+    common.require_checkpoint(args.checkpoint)
     if not osp.isdir(args.gallery):
         raise FileNotFoundError(f'--gallery {args.gallery} is no folder')
-    cfg = (Config.fromfile(resolve_config(args.config)) if args.config else
-           retrieval_config(config_of(args.checkpoint)))
+    cfg = (Config.fromfile(common.resolve_config(args.config))
+           if args.config else retrieval_config(config_of(args.checkpoint)))
     inferencer = ImageRetrievalInferencer(
         cfg, prototype=args.gallery, pretrained=args.checkpoint,
         device=args.device)
@@ -108,8 +109,7 @@ def main(argv=None) -> List[list]:
         for match in matches:
             print(f'  {float(match["match_score"]):.4f}  '
                   f'{match["sample"]["img_path"]}')
-    out = args.out or osp.join(osp.dirname(args.checkpoint),
-                               'retrieval.png')
+    out = common.picture_path(args, 'retrieval.png')
     neighbour_grid(
         [rgb(q) for q in args.queries],
         [[rgb(m['sample']['img_path']) for m in matches]

@@ -53,7 +53,7 @@ from torch.utils import benchmark as torch_benchmark
 
 from .._configs import MIM_DIR
 from ..utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
-from .common import parser_for
+from . import common
 
 CONFIGS = osp.join(MIM_DIR, 'configs')
 QUICKSTART = osp.join(CONFIGS, 'nnclr',
@@ -603,9 +603,9 @@ def bench_e2e(iters, batch):
 
 
 def parse_args(argv=None):
-    parser = parser_for('speed', 'Speed and memory of NNCLR against '
-                        'SimCLR and the hardware; nothing is asserted.',
-                        EXAMPLE)
+    parser = common.parser_for(
+        'speed', 'Speed and memory of NNCLR against SimCLR and the '
+        'hardware; nothing is asserted.', EXAMPLE)
     sections = ['step', 'lookup', 'knn', 'loader', 'device-aug', 'lightly',
                 'e2e']
     parser.add_argument('--sections', nargs='+', default=sections,

@@ -5,33 +5,25 @@ For a self-supervised config (NNCLR, SimCLR, ...) the test loop is the kNN
 of the backbone on the test split (``KNNTestLoop``); for a classifier
 (e.g. a linear probe of an NNCLR backbone) it is the classifier's accuracy.
 """
-from . import QUICKSTART, QUICKSTART_CKPT
-from .common import (
-    build_runner,
-    ends_process_group,
-    load_config,
-    parser_for,
-    require_checkpoint,
-    write_metrics,
-)
+from . import QUICKSTART, QUICKSTART_CKPT, common
 
 EXAMPLE = f'nnclr-mm test {QUICKSTART} {QUICKSTART_CKPT}'
 
 
 def parse_args(argv=None):
-    parser = parser_for(
+    parser = common.parser_for(
         'test', 'Test a checkpoint.', EXAMPLE,
         config='config file or package::path', checkpoint='checkpoint file',
         out='write the metrics to this JSON file', runner=True)
     return parser.parse_args(argv)
 
 
-@ends_process_group
+@common.ends_process_group
 def main(argv=None):
     args = parse_args(argv)
-    require_checkpoint(args.checkpoint)
-    cfg = load_config(args)
+    common.require_checkpoint(args.checkpoint)
+    cfg = common.load_config(args)
     cfg.load_from = args.checkpoint
-    metrics = build_runner(cfg).test()
-    write_metrics(args.out, metrics)
+    metrics = common.build_runner(cfg).test()
+    common.write_metrics(args.out, metrics)
     return metrics

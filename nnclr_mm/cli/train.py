@@ -5,19 +5,13 @@ import os
 from mmengine.config import Config
 
 from ..engine import WorkDirLock
-from . import QUICKSTART
-from .common import (
-    build_runner,
-    ends_process_group,
-    load_config,
-    parser_for,
-)
+from . import QUICKSTART, common
 
 EXAMPLE = f'nnclr-mm train {QUICKSTART} --work-dir work_dirs/quickstart'
 
 
 def parse_args(argv=None):
-    parser = parser_for(
+    parser = common.parser_for(
         'train', 'Train a model.', EXAMPLE,
         config='config file, or package::path of an installed package '
         '(nnclr_mm::nnclr/...)', runner=True)
@@ -81,16 +75,16 @@ RANK_VARIABLES = dict(pytorch='RANK', slurm='SLURM_PROCID',
                       mpi='OMPI_COMM_WORLD_RANK')
 
 
-@ends_process_group
+@common.ends_process_group
 def main(argv=None):
     args = parse_args(argv)
-    cfg = merge_args(load_config(args), args)
+    cfg = merge_args(common.load_config(args), args)
     rank = os.environ.get(RANK_VARIABLES.get(args.launcher, ''), '0')
     # Before the runner writes anything; the launcher ends the other ranks
     # when rank 0 is refused.
     lock = WorkDirLock(cfg.work_dir).acquire() if rank == '0' else None
     try:
-        build_runner(cfg).train()
+        common.build_runner(cfg).train()
     finally:
         if lock is not None:
             lock.release()

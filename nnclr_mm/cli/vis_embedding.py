@@ -10,19 +10,14 @@ import torch
 
 from ..evaluation import embed_dataset
 from ..visualization import plot_embedding, project_2d
-from . import QUICKSTART, QUICKSTART_CKPT
-from .common import (
-    ends_process_group,
-    parser_for,
-    runner_for_checkpoint,
-)
+from . import QUICKSTART, QUICKSTART_CKPT, common
 
 EXAMPLE = (f'nnclr-mm vis-embedding {QUICKSTART} {QUICKSTART_CKPT} '
            '--method pca')
 
 
 def parse_args(argv=None):
-    parser = parser_for(
+    parser = common.parser_for(
         'vis-embedding', 'A 2-D projection of features, coloured by class, '
         'as a PNG.', EXAMPLE, config='config with a val_dataloader',
         checkpoint='checkpoint of the model',
@@ -37,11 +32,11 @@ def parse_args(argv=None):
 
 
 @torch.no_grad()
-@ends_process_group
+@common.ends_process_group
 def main(argv=None):
     args = parse_args(argv)
-    out = args.out or osp.join(osp.dirname(args.checkpoint), 'embedding.png')
-    runner = runner_for_checkpoint(args)
+    out = common.picture_path(args, 'embedding.png')
+    runner = common.runner_for_checkpoint(args)
     loader = runner.build_dataloader(runner.cfg.val_dataloader)
     feats, labels = embed_dataset(runner.model, loader, args.features)
     feats, labels = feats[:args.num], labels[:args.num]

@@ -7,7 +7,6 @@ Embeddings are NNCLR's z (``--features neck``), searched by cosine exactly
 as the support set is; frames are green where a neighbour has the query's
 class, red where not.
 """
-import os.path as osp
 
 import numpy as np
 import torch
@@ -15,18 +14,13 @@ import torch
 from ..evaluation import embed_dataset
 from ..utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 from ..visualization import neighbour_grid, raw_image
-from . import QUICKSTART, QUICKSTART_CKPT
-from .common import (
-    ends_process_group,
-    parser_for,
-    runner_for_checkpoint,
-)
+from . import QUICKSTART, QUICKSTART_CKPT, common
 
 EXAMPLE = f'nnclr-mm vis-nn {QUICKSTART} {QUICKSTART_CKPT}'
 
 
 def parse_args(argv=None):
-    parser = parser_for(
+    parser = common.parser_for(
         'vis-nn', 'Nearest neighbours of query images, as a PNG.', EXAMPLE,
         config='config with a KNNValLoop val_cfg',
         checkpoint='checkpoint of the model',
@@ -44,11 +38,11 @@ def parse_args(argv=None):
 
 
 @torch.no_grad()
-@ends_process_group
+@common.ends_process_group
 def main(argv=None):
     args = parse_args(argv)
-    out = args.out or osp.join(osp.dirname(args.checkpoint), 'nn_grid.png')
-    runner = runner_for_checkpoint(args)
+    out = common.picture_path(args, 'nn_grid.png')
+    runner = common.runner_for_checkpoint(args)
     cfg = runner.cfg
     bank_loader = runner.build_dataloader(cfg.val_cfg.bank_dataloader)
     query_loader = runner.build_dataloader(cfg.val_dataloader)
