@@ -117,3 +117,23 @@ def test_the_cuda_state_of_the_current_device_is_restored():
     hook.after_load_checkpoint(None, reload(checkpoint, 'cuda'))
     hook.before_train_epoch(resumed_runner())
     assert torch.equal(torch.rand(3, device='cuda'), expected)
+
+
+def test_epoch_start_calls_nest_and_leave_the_sampler_as_it_was():
+    # RNGStateHook restores as a mid-epoch resume's epoch starts; what is
+    # installed after it with after=True (the GPU acceptance's state dump)
+    # runs after the restore, and the batch sampler ends as it began, not
+    # with the restore installed again for the next epoch.
+    from torch.utils.data import BatchSampler, SequentialSampler
+
+    from nnclr_mm.engine.hooks.rng_state_hook import call_at_epoch_start
+    sampler = SequentialSampler(range(4))
+    batches = BatchSampler(sampler, 2, False)
+    calls = []
+    call_at_epoch_start(batches, lambda: calls.append('restore'))
+    call_at_epoch_start(batches, lambda: calls.append('dump'), after=True)
+    call_at_epoch_start(batches, lambda: calls.append('first'))
+    assert list(batches) == [[0, 1], [2, 3]]
+    assert calls == ['first', 'restore', 'dump']
+    assert batches.sampler is sampler
+    assert list(batches) == [[0, 1], [2, 3]] and len(calls) == 3

@@ -13,25 +13,10 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 from mmpretrain.utils import get_ori_model
 
-from nnclr_mm.engine.hooks.rng_state_hook import generator_states
-
-
-class _AfterSamplerIter:
-    """A batch sampler's sampler that calls ``then`` once the one it wraps
-    has started the epoch (``RNGStateHook`` restores there mid-epoch)."""
-
-    def __init__(self, batch_sampler, then) -> None:
-        self.batch_sampler, self.then = batch_sampler, then
-        self.sampler = batch_sampler.sampler
-
-    def __iter__(self):
-        iterator = iter(self.sampler)
-        self.batch_sampler.sampler = self.sampler
-        self.then()
-        return iterator
-
-    def __len__(self) -> int:
-        return len(self.sampler)
+from nnclr_mm.engine.hooks.rng_state_hook import (
+    call_at_epoch_start,
+    generator_states,
+)
 
 
 @HOOKS.register_module()
@@ -53,9 +38,9 @@ class ResumedStateDumpHook(Hook):
             return
         loop = runner.train_loop
         if getattr(loop, 'resumed_batches', 0):
-            batch_sampler = loop.dataloader.batch_sampler
-            batch_sampler.sampler = _AfterSamplerIter(
-                batch_sampler, lambda: self._dump(runner))
+            # Mid-epoch, RNGStateHook restores as the epoch starts: after.
+            call_at_epoch_start(loop.dataloader.batch_sampler,
+                                lambda: self._dump(runner), after=True)
         else:
             self._dump(runner)
 

@@ -28,21 +28,56 @@ class _RestoreBeforeFetch:
         return next(self.iterator)
 
 
-class _RestoreOnIter:
-    """A batch sampler's sampler that calls ``restore`` when the epoch's
-    first index is drawn, then hands the batch sampler its sampler back."""
+class _CallOnIter:
+    """A batch sampler's sampler that calls ``fn`` as the batch sampler
+    starts its epoch, then hands the batch sampler its sampler back."""
 
-    def __init__(self, batch_sampler, restore: Callable[[], None]) -> None:
-        self.batch_sampler, self.restore = batch_sampler, restore
+    def __init__(self, batch_sampler, fn: Callable[[], None],
+                 after: bool) -> None:
+        self.batch_sampler, self.fn, self.after = batch_sampler, fn, after
         self.sampler = batch_sampler.sampler
 
     def __iter__(self):
-        self.restore()
+        if not self.after:
+            self.fn()
+        # Handed back before the inner sampler starts: a wrapper inside
+        # hands back its own sampler in turn.
         self.batch_sampler.sampler = self.sampler
-        return iter(self.sampler)
+        iterator = iter(self.sampler)
+        if self.after:
+            self.fn()
+        return iterator
 
     def __len__(self) -> int:
         return len(self.sampler)
+
+
+def call_at_epoch_start(batch_sampler, fn: Callable[[], None],
+                        after: bool = False) -> None:
+    """Have ``batch_sampler`` call ``fn`` once, as it starts its next
+    epoch (when it asks its sampler for an iterator), and leave it as it
+    was afterwards.
+
+    Args:
+        batch_sampler: A ``torch.utils.data.BatchSampler``, or anything
+            that iterates its ``sampler`` attribute.
+        fn (Callable): What to call.
+        after (bool): Call ``fn`` after the sampler has started instead of
+            before, so that what was installed earlier the same way (such
+            as :class:`RNGStateHook`'s restore) runs first. Defaults to
+            False.
+
+    Examples:
+        >>> from torch.utils.data import BatchSampler, SequentialSampler
+        >>> batches = BatchSampler(SequentialSampler(range(4)), 2, False)
+        >>> call_at_epoch_start(batches, lambda: print('epoch starts'))
+        >>> list(batches)
+        epoch starts
+        [[0, 1], [2, 3]]
+        >>> list(batches)  # once only
+        [[0, 1], [2, 3]]
+    """
+    batch_sampler.sampler = _CallOnIter(batch_sampler, fn, after)
 
 
 def generator_states() -> dict:
@@ -216,9 +251,8 @@ class RNGStateHook(Hook):
             # run had drawn the epoch's dataloader seed before its
             # checkpoint, the resumed one draws it when the loop starts the
             # epoch, after this hook; restore after that.
-            batch_sampler = loop.dataloader.batch_sampler
-            batch_sampler.sampler = _RestoreOnIter(
-                batch_sampler, lambda: self._restore(runner))
+            call_at_epoch_start(loop.dataloader.batch_sampler,
+                                lambda: self._restore(runner))
         else:
             self._restore(runner)
 
