@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ElementTree
+from typing import Tuple
 
 import torch
 
@@ -241,14 +242,23 @@ def check_units(out: str, rehearse: bool) -> dict:
                 notes=failed or [tail(log, 5)])
 
 
+def quickstart_run(out: str, name: str, hook: str,
+                   size: dict) -> Tuple[str, str]:
+    """The work dir and config file of a check's run called ``name``: the
+    quickstart at ``size`` (:func:`write_config`'s keywords), with the
+    acceptance hook ``hook`` added."""
+    config = write_config(osp.join(out, f'{name}.py'), QUICKSTART,
+                          hooks=[dict(type=hook)], **size)
+    return osp.join(out, name), config
+
+
 def check_train_amp_resume(out: str, rehearse: bool) -> dict:
     """The quickstart with --amp and kNN validation; SIGTERM in its second
     epoch, --resume auto, and the resumed state equal to the saved one."""
-    work = osp.join(out, 'quickstart')
     size = (dict(images=256, batch=32, val=64, epochs=2) if rehearse else
             dict(images=10240, batch=256, val=2000, epochs=5, workers=8))
-    config = write_config(osp.join(out, 'quickstart.py'), QUICKSTART,
-                          hooks=[dict(type='ResumedStateDumpHook')], **size)
+    work, config = quickstart_run(out, 'quickstart', 'ResumedStateDumpHook',
+                                  size)
     log = osp.join(out, 'quickstart_stop.log')
     with open(log, 'w') as f:
         proc = subprocess.Popen(train_cmd(config, work, '--amp'), cwd=ROOT,
@@ -340,11 +350,9 @@ def check_exact_resume(out: str, rehearse: bool) -> dict:
 def check_dist_train(out: str, rehearse: bool) -> dict:
     """tools/dist_train.sh on one rank: NCCL on a GPU (gloo in a
     rehearsal), BN converted to SyncBN, kNN validation."""
-    work = osp.join(out, 'dist')
     size = (dict(images=64, batch=16, val=32, epochs=1) if rehearse else
             dict(images=2560, batch=256, val=512, epochs=1, workers=4))
-    config = write_config(osp.join(out, 'dist.py'), QUICKSTART,
-                          hooks=[dict(type='ModelReportHook')], **size)
+    work, config = quickstart_run(out, 'dist', 'ModelReportHook', size)
     log = osp.join(out, 'dist.log')
     status = run(['bash', 'tools/dist_train.sh', config, '1', '--work-dir',
                   work, '--cfg-options', 'sync_bn=torch'], log,
