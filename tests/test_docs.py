@@ -3,6 +3,7 @@ strict mode (a broken link, a missing page or an unknown anchor fails
 it), the README's links lead somewhere, and every command in a ``bash``
 block names a script or subcommand that exists, with options its parser
 accepts and shipped configs that exist."""
+import copy
 import glob
 import importlib
 import importlib.util
@@ -14,6 +15,8 @@ import subprocess
 import sys
 
 import pytest
+import torch
+import torch.nn.functional as F
 from toolkit import ROOT
 
 from nnclr_mm.cli import COMMANDS
@@ -213,3 +216,92 @@ def test_a_wrong_option_is_caught():
         check_command(['python', 'tools/benchmark.py'])
     with pytest.raises(AssertionError, match='no tests/test_gone.py'):
         check_command(['python', '-m', 'pytest', 'tests/test_gone.py'])
+
+
+# The guide's code -----------------------------------------------------------
+def guide_method():
+    """The NNMoCoV3 class of the guide's page on a new method, defined as
+    the page defines it (its relative imports made absolute)."""
+    text = open(osp.join(ROOT, 'docs', 'advanced', 'new_method.md')).read()
+    code = re.search(r'```python\n(# nnclr_mm/models/algorithms/nnmocov3.py'
+                     r'\n.*?)```', text, re.S).group(1)
+    code = code.replace('from ...registry import', 'from nnclr_mm.registry '
+                        'import').replace(
+                            'from .support_set import',
+                            'from nnclr_mm.models.algorithms.support_set '
+                            'import')
+    namespace = {}
+    exec(compile(code, 'docs/advanced/new_method.md', 'exec'), namespace)
+    return namespace['NNMoCoV3']
+
+
+@pytest.fixture(scope='module')
+def nnmocov3():
+    from nnclr_mm.registry import MODELS
+    cls = guide_method()
+    yield cls
+    MODELS._module_dict.pop('NNMoCoV3')  # the registry as it was
+
+
+def tiny_mocov3(method, **kwargs):
+    """A tiny MoCo v3 (ResNet-18, 32-d keys) of ``method``, seeded."""
+    from mmengine.logging import MessageHub
+
+    from nnclr_mm.registry import MODELS  # mmpretrain's models too
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    mlp = dict(type='NonLinearNeck', hid_channels=64, out_channels=32,
+               num_layers=2, with_bias=False, with_last_bn=True,
+               with_last_bn_affine=False, with_last_bias=False)
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type=method, base_momentum=0.01,
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+        neck=dict(mlp, in_channels=512, with_avg_pool=True),
+        head=dict(type='MoCoV3Head', temperature=0.2,
+                  predictor=dict(mlp, in_channels=32, with_avg_pool=False),
+                  loss=dict(type='CrossEntropyLoss', loss_weight=0.4)),
+        **kwargs))
+
+
+def test_the_guide_s_new_method_is_its_parent_during_the_warm_up(nnmocov3):
+    parent = tiny_mocov3('MoCoV3')
+    model = tiny_mocov3('NNMoCoV3', memory_bank=dict(
+        type='NNMemoryBank', size=64, feat_dim=32))
+    missing, unexpected = model.load_state_dict(parent.state_dict(),
+                                                strict=False)
+    assert all(k.startswith('memory_bank.') for k in missing)
+    assert missing and not unexpected
+    model.nn_positives = False  # NNMemoryBankHook's warm-up
+    g = torch.Generator().manual_seed(1)
+    views = [torch.randn(8, 3, 32, 32, generator=g) for _ in range(2)]
+    expected = parent.loss(views, None)['loss']
+    assert model.loss(views)['loss'].item() == pytest.approx(
+        expected.item(), rel=1e-6)
+    # The momentum keys of view 0 are what was enqueued.
+    with torch.no_grad():
+        keys = parent.momentum_encoder(views[0])[0]
+    assert torch.allclose(model.memory_bank.bank[:8],
+                          F.normalize(keys, dim=1),
+                          atol=1e-6)
+
+
+def test_the_guide_s_new_method_uses_the_nearest_keys(nnmocov3):
+    model = tiny_mocov3('NNMoCoV3', memory_bank=dict(
+        type='NNMemoryBank', size=64, feat_dim=32))
+    g = torch.Generator().manual_seed(2)
+    stored = F.normalize(torch.randn(40, 32, generator=g), dim=1)
+    model.memory_bank.enqueue(stored)
+    views = [torch.randn(8, 3, 32, 32, generator=g) for _ in range(2)]
+    # By hand on a copy: online projections, updated momentum keys, the
+    # nearest stored row of each key by brute force, MoCo v3's head.
+    ref = copy.deepcopy(model)
+    online = [ref.neck(ref.backbone(v))[0] for v in views]
+    with torch.no_grad():
+        ref.momentum_encoder.update_parameters(
+            torch.nn.Sequential(ref.backbone, ref.neck))
+        keys = torch.cat([ref.momentum_encoder(v)[0] for v in views])
+    nearest = stored[(F.normalize(keys, dim=1) @ stored.T).argmax(1)]
+    expected = (ref.head.loss(online[0], nearest[8:]) +
+                ref.head.loss(online[1], nearest[:8]))
+    assert model.loss(views)['loss'].item() == pytest.approx(
+        expected.item(), rel=1e-5)
