@@ -2,7 +2,7 @@ import os
 
 import pytest
 import torch
-from toolkit import ROOT, tiny_nnclr_cfg
+from toolkit import ROOT, guide_code, tiny_nnclr_cfg
 
 # Make every test deterministic and keep the 2-core CI machine responsive.
 torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -157,3 +157,24 @@ def cifar10_root(tmp_path_factory):
                              'dog', 'frog', 'horse', 'ship', 'truck'])
     (folder / 'batches.meta').write_bytes(pickle.dumps(meta))
     return root
+
+
+# The guide's example of a new method (docs/advanced/new_method.md), defined
+# as the page defines it, for the tests of its class and its config.
+@pytest.fixture(scope='session')
+def guide_method():
+    from nnclr_mm.registry import MODELS, add_to_mmpretrain
+    code, = guide_code('advanced/new_method.md',
+                       '# nnclr_mm/models/algorithms/nnmocov3.py')
+    # The page's relative imports, from the package.
+    code = code.replace('from ...registry import',
+                        'from nnclr_mm.registry import').replace(
+                            'from .support_set import',
+                            'from nnclr_mm.models.algorithms.support_set '
+                            'import')
+    namespace = {}
+    exec(compile(code, 'docs/advanced/new_method.md', 'exec'), namespace)
+    add_to_mmpretrain()  # as `import nnclr_mm` does for its own classes
+    yield namespace['NNMoCoV3']
+    for registry in (MODELS, MODELS.parent):  # the registries as they were
+        registry._module_dict.pop('NNMoCoV3')

@@ -3,10 +3,12 @@ strict mode (a broken link, a missing page or an unknown anchor fails
 it), the README's links lead somewhere, and every command in a ``bash``
 block names a script or subcommand that exists, with options its parser
 accepts and shipped configs that exist."""
+import ast
 import copy
 import glob
 import importlib
 import importlib.util
+import os
 import os.path as osp
 import re
 import shlex
@@ -17,7 +19,7 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-from toolkit import ROOT
+from toolkit import ROOT, guide_code
 
 from nnclr_mm.cli import COMMANDS
 from nnclr_mm.cli.common import resolve_config
@@ -219,30 +221,6 @@ def test_a_wrong_option_is_caught():
 
 
 # The guide's code -----------------------------------------------------------
-def guide_method():
-    """The NNMoCoV3 class of the guide's page on a new method, defined as
-    the page defines it (its relative imports made absolute)."""
-    text = open(osp.join(ROOT, 'docs', 'advanced', 'new_method.md')).read()
-    code = re.search(r'```python\n(# nnclr_mm/models/algorithms/nnmocov3.py'
-                     r'\n.*?)```', text, re.S).group(1)
-    code = code.replace('from ...registry import', 'from nnclr_mm.registry '
-                        'import').replace(
-                            'from .support_set import',
-                            'from nnclr_mm.models.algorithms.support_set '
-                            'import')
-    namespace = {}
-    exec(compile(code, 'docs/advanced/new_method.md', 'exec'), namespace)
-    return namespace['NNMoCoV3']
-
-
-@pytest.fixture(scope='module')
-def nnmocov3():
-    from nnclr_mm.registry import MODELS
-    cls = guide_method()
-    yield cls
-    MODELS._module_dict.pop('NNMoCoV3')  # the registry as it was
-
-
 def tiny_mocov3(method, **kwargs):
     """A tiny MoCo v3 (ResNet-18, 32-d keys) of ``method``, seeded."""
     from mmengine.logging import MessageHub
@@ -263,7 +241,7 @@ def tiny_mocov3(method, **kwargs):
         **kwargs))
 
 
-def test_the_guide_s_new_method_is_its_parent_during_the_warm_up(nnmocov3):
+def test_the_guide_s_new_method_is_its_parent_during_the_warm_up(guide_method):
     parent = tiny_mocov3('MoCoV3')
     model = tiny_mocov3('NNMoCoV3', memory_bank=dict(
         type='NNMemoryBank', size=64, feat_dim=32))
@@ -285,7 +263,7 @@ def test_the_guide_s_new_method_is_its_parent_during_the_warm_up(nnmocov3):
                           atol=1e-6)
 
 
-def test_the_guide_s_new_method_uses_the_nearest_keys(nnmocov3):
+def test_the_guide_s_new_method_uses_the_nearest_keys(guide_method):
     model = tiny_mocov3('NNMoCoV3', memory_bank=dict(
         type='NNMemoryBank', size=64, feat_dim=32))
     g = torch.Generator().manual_seed(2)
@@ -305,3 +283,65 @@ def test_the_guide_s_new_method_uses_the_nearest_keys(nnmocov3):
                 ref.head.loss(online[1], nearest[:8]))
     assert model.loss(views)['loss'].item() == pytest.approx(
         expected.item(), rel=1e-5)
+
+
+def test_every_python_block_of_the_guide_parses():
+    pages = [p for p in PAGES if p.startswith('docs')]
+    blocks = [(p, code) for p in pages
+              for code in guide_code(osp.relpath(p, 'docs'))]
+    assert len(blocks) >= 10
+    for page, code in blocks:
+        ast.parse(code, filename=page)
+
+
+def test_the_guide_s_nnsiam_is_the_source_s():
+    code, = guide_code('advanced/new_method.md',
+                       '@MODELS.register_module()\nclass NNSiam(')
+    source = open(osp.join(ROOT, 'nnclr_mm', 'models', 'algorithms',
+                           'nnsiam.py')).read()
+
+    def methods(text):
+        """Each method's arguments and statements, without type hints and
+        docstrings, by name."""
+        cls, = [n for n in ast.walk(ast.parse(text))
+                if isinstance(n, ast.ClassDef) and n.name == 'NNSiam']
+        return {f.name: ([a.arg for a in f.args.args], [
+            ast.dump(s) for s in f.body
+            if not (isinstance(s, ast.Expr) and isinstance(
+                s.value, ast.Constant))
+        ]) for f in cls.body if isinstance(f, ast.FunctionDef)}
+
+    shown, shipped = methods(code), methods(source)
+    assert set(shown) == {'embed', 'loss_with_positives'}
+    assert shown == {name: shipped[name] for name in shown}
+
+
+def test_the_guide_s_own_nnclr_config_builds_in_mmpretrain_s_scope(
+        tmp_path):
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    code, = guide_code('user_guides/configs.md',
+                       "default_scope = 'mmpretrain'")
+    (tmp_path / 'mine.py').write_text(code)
+    cfg = Config.fromfile(str(tmp_path / 'mine.py'))
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'NNCLR'
+    assert model.memory_bank.bank.shape == (98304, 256)
+    assert model.neck.out_channels == 256
+
+
+def test_the_guide_s_nnbyol_is_the_shipped_one(tmp_path):
+    # Written where the guide puts it, beside the BYOL config it inherits.
+    from mmengine.config import Config
+    code, = guide_code('user_guides/configs.md',
+                       "_base_ = ['../byol/byol_resnet18")
+    configs = tmp_path / 'configs'
+    (configs / 'nnbyol').mkdir(parents=True)
+    for folder in ('_base_', 'byol'):
+        os.symlink(osp.join(ROOT, 'configs', folder), configs / folder)
+    (configs / 'nnbyol' / 'mine.py').write_text(code)
+    mine = Config.fromfile(str(configs / 'nnbyol' / 'mine.py'))
+    shipped = Config.fromfile(osp.join(
+        ROOT, 'configs', 'nnbyol',
+        'nnbyol_resnet18_1xb256-coslr-5e_fashion-mnist.py'))
+    assert mine.to_dict() == shipped.to_dict()

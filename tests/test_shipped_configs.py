@@ -10,6 +10,7 @@ overridden, through ``--cfg-options`` as a user would.
 """
 import glob
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -33,6 +34,7 @@ from toolkit import (
     RETRIEVAL_IN1K,
     ROOT,
     SHIPPED,
+    guide_code,
     tiny_options,
 )
 
@@ -485,10 +487,8 @@ def test_resnet50_retrieval_config(paper_checkpoint, run_tool, tmp_path,
 def guide_configs():
     """The Python blocks of the configs guide that inherit an mmpretrain
     recipe."""
-    import re
-    with open(osp.join(ROOT, 'docs', 'user_guides', 'configs.md')) as f:
-        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
-    return [b for b in blocks if "_base_ = ['mmpretrain::" in b]
+    return [b for b in guide_code('user_guides/configs.md')
+            if "_base_ = ['mmpretrain::" in b]
 
 
 def test_the_guide_shows_two_recipe_switches():
@@ -508,5 +508,25 @@ def test_a_guide_recipe_switch_trains(index, algorithm, head, imagenet_root,
     checkpoint = train(run_tool, str(config), imagenet_root,
                        tmp_path / 'train')
     # 8 images in batches of 4: two steps, one view of each enqueued.
+    check_support_set(checkpoint, num_embedded=8)
+    check_neighbours_used(checkpoint)
+
+
+def test_the_guide_s_new_method_config_trains(guide_method, imagenet_root,
+                                              run_tool, tmp_path):
+    # docs/advanced/new_method.md: NNMoCoV3 on mmpretrain's MoCo v3 recipe,
+    # written where the page puts it, beside the shipped bases.
+    code, = guide_code('advanced/new_method.md', '# configs/nnmocov3/')
+    folder = tmp_path / 'configs' / 'nnmocov3'
+    folder.mkdir(parents=True)
+    os.symlink(osp.join(ROOT, 'configs', '_base_'),
+               tmp_path / 'configs' / '_base_')
+    config = folder / code.splitlines()[0].split('/')[-1]
+    config.write_text(code)
+    cfg = Config.fromfile(str(config))
+    assert (cfg.model.type, cfg.model.head.type) == ('NNMoCoV3', 'MoCoV3Head')
+    checkpoint = train(run_tool, str(config), imagenet_root,
+                       tmp_path / 'train')
+    # 8 images in batches of 4: two steps, the keys of one view enqueued.
     check_support_set(checkpoint, num_embedded=8)
     check_neighbours_used(checkpoint)

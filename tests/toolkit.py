@@ -205,6 +205,16 @@ def write_config(cfg: Config, path) -> str:
     return path
 
 
+# -- the guide --------------------------------------------------------------
+def guide_code(page, starts=''):
+    """The Python blocks of ``docs/<page>`` that start with ``starts``, in
+    the order the page shows them."""
+    import re
+    with open(osp.join(ROOT, 'docs', page)) as f:
+        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
+    return [b for b in blocks if b.startswith(starts)]
+
+
 # -- training states --------------------------------------------------------
 def assert_identical(straight, resumed):
     """Two checkpoints at one iteration hold the same training state."""

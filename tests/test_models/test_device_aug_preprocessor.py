@@ -1,7 +1,6 @@
 """DeviceAugDataPreprocessor: each augmentation equals the pipeline
 transform it replaces for the same parameter, and its parameters follow
 the transform's ranges and probabilities."""
-import os.path as osp
 
 import mmcv
 import pytest
@@ -11,7 +10,7 @@ from toolkit import (
     DEVICE_AUG,
     DEVICE_AUG_IN1K,
     QUICKSTART,
-    ROOT,
+    guide_code,
     load_config,
 )
 
@@ -187,11 +186,10 @@ def test_the_guide_s_own_config_is_the_shipped_quickstart_one(tmp_path):
     # docs/user_guides/device_augmentation.md shows how to switch a config
     # by hand; written out, it is the shipped device-aug quickstart.
     from mmengine.config import Config
-    guide = open(osp.join(ROOT, 'docs', 'user_guides',
-                          'device_augmentation.md')).read()
-    start = guide.index("```python\n_base_ = 'nnclr_mm::") + len('```python')
+    code, = guide_code('user_guides/device_augmentation.md',
+                       "_base_ = 'nnclr_mm::")
     path = tmp_path / 'mine.py'
-    path.write_text(guide[start:guide.index('```', start)])
+    path.write_text(code)
     mine = Config.fromfile(str(path))
     shipped = load_config(DEVICE_AUG)
     assert mine.data_preprocessor == shipped.data_preprocessor
