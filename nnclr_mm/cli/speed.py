@@ -56,8 +56,8 @@ from ..utils import DEFAULT_CHUNK_ELEMS, chunked_topk_cosine
 from . import common
 
 CONFIGS = osp.join(MIM_DIR, 'configs')
-QUICKSTART = osp.join(CONFIGS, 'nnclr',
-                      'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
+QUICKSTART_FILE = osp.join(CONFIGS, 'nnclr',
+                           'nnclr_resnet18_1xb256-coslr-5e_fashion-mnist.py')
 MODEL_BASES = osp.join(CONFIGS, '_base_', 'models')
 EXAMPLE = ('nnclr-mm speed --sections step lookup --amp --channels-last '
            '--bank-size 98304')
@@ -584,7 +584,7 @@ def bench_e2e(iters, batch):
 
     from mmengine.config import Config
     from mmengine.runner import Runner
-    cfg = Config.fromfile(QUICKSTART)
+    cfg = Config.fromfile(QUICKSTART_FILE)
     cfg.train_dataloader.batch_size = batch
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
